@@ -1,0 +1,63 @@
+// Plain values of one ringproxy configuration. Produced only by config_loader (the one
+// place yaml-cpp is used); consumed by the proxy at start-up and on reload.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "routing/hash_ring.h"
+
+namespace config {
+
+struct Endpoint {
+  std::string host;  // IPv6 without brackets ("::1"), as resolvers and bind() want it
+  uint16_t port = 0;
+  // Brackets an IPv6 host so the text parses back as the same endpoint.
+  std::string str() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
+};
+
+struct ShardConfig {
+  std::string name;
+  Endpoint address;
+  uint32_t weight = 1;
+};
+
+struct MetricsConfig {
+  bool enabled = true;
+  Endpoint listen{"127.0.0.1", 9121};
+};
+
+struct BackendConfig {
+  uint32_t connections = 1;          // per worker, per shard
+  uint32_t connectTimeoutMs = 1000;
+  uint32_t timeoutMs = 2000;         // a request to a shard fails after this long
+  uint32_t maxPending = 65536;       // in-flight requests per backend connection
+  uint64_t maxBufferBytes = 64ull << 20;  // unsent bytes per backend connection
+};
+
+struct LimitsConfig {
+  uint32_t maxClients = 10000;
+  uint32_t clientMaxPending = 1024;       // in-flight requests per client before reading pauses
+  uint64_t clientMaxOutputBytes = 64ull << 20;  // buffered replies before reading pauses
+  uint64_t maxBulkBytes = 512ull << 20;   // proto-max-bulk-len
+  uint32_t maxArgs = 1u << 20;
+  uint64_t maxRequestBytes = 1ull << 30;  // client-query-buffer-limit
+};
+
+struct ProxyConfig {
+  Endpoint listen{"127.0.0.1", 6380};
+  uint32_t threads = 0;  // 0 = one worker per core
+  MetricsConfig metrics;
+  routing::RingOptions ring;  // distribution, hash, hash_tag, vnodes
+  BackendConfig backend;
+  LimitsConfig limits;
+  std::vector<ShardConfig> shards;
+  std::string logLevel = "info";
+  std::string sourcePath;  // file it was loaded from (empty for text)
+};
+
+}  // namespace config

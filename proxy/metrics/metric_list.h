@@ -1,0 +1,55 @@
+// The one declaration of every metric ringproxy exports: name, type, help, labels.
+// The collector renders from this list; the README's metrics table is generated from it.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace metrics {
+
+enum class Kind { Counter, Gauge, Histogram };
+
+struct MetricDef {
+  std::string_view name;
+  Kind kind;
+  std::string_view labels;  // comma-separated label names, "" for none
+  std::string_view help;
+};
+
+enum MetricId : unsigned {
+  kRequests,
+  kRequestDuration,
+  kClientConnections,
+  kProtocolErrors,
+  kBackendRequests,
+  kBackendErrors,
+  kBackendConnectionsUp,
+  kMetricCount
+};
+
+inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
+    {"ringproxy_requests_total", Kind::Counter, "command",
+     "Client requests received, by command (unknown commands count as 'unknown')."},
+    {"ringproxy_request_duration_seconds", Kind::Histogram, "",
+     "Time from reading a request to its reply being ready for the client."},
+    {"ringproxy_client_connections", Kind::Gauge, "", "Client connections currently open."},
+    {"ringproxy_protocol_errors_total", Kind::Counter, "",
+     "Client connections closed for a RESP protocol error."},
+    {"ringproxy_backend_requests_total", Kind::Counter, "shard",
+     "Requests sent to a shard."},
+    {"ringproxy_backend_errors_total", Kind::Counter, "shard,kind",
+     "Requests to a shard that failed, by kind (timeout, unavailable, closed, protocol, "
+     "overloaded)."},
+    {"ringproxy_backend_connections_up", Kind::Gauge, "shard",
+     "Backend connections to a shard that are currently connected."},
+}};
+
+// Upper bounds of the request duration histogram, in seconds.
+inline constexpr std::array<double, 15> kDurationBuckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1.0,   2.5,    5.0};
+
+inline constexpr std::array<std::string_view, 5> kBackendErrorKinds{
+    "timeout", "unavailable", "closed", "protocol", "overloaded"};
+
+}  // namespace metrics

@@ -1,0 +1,122 @@
+// Sums per-worker cells into prometheus-cpp metric families on each scrape.
+#include "proxy/metrics/metrics_collector.h"
+
+#include <limits>
+#include <string>
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+
+namespace metrics {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricsCollector::MetricsCollector(std::vector<std::string> commandNames,
+                                   std::vector<std::string> shardNames,
+                                   std::vector<const WorkerCells*> workers)
+    : commandNames_(std::move(commandNames)),
+      shardNames_(std::move(shardNames)),
+      workers_(std::move(workers)) {}
+
+MetricFamily MetricsCollector::family(MetricId id) const {
+  const MetricDef& d = kMetrics[id];
+  MetricFamily f;
+  f.name = std::string(d.name);
+  f.help = std::string(d.help);
+  f.type = d.kind == Kind::Counter ? MetricType::Counter
+           : d.kind == Kind::Gauge ? MetricType::Gauge
+                                   : MetricType::Histogram;
+  return f;
+}
+
+void MetricsCollector::collectRequests(std::vector<MetricFamily>& out) const {
+  MetricFamily f = family(kRequests);
+  const size_t n = commandNames_.size();
+  for (size_t c = 0; c <= n; ++c) {
+    uint64_t sum = 0;
+    for (const WorkerCells* w : workers_) sum += w->requests(c);
+    if (sum == 0) continue;  // keep the exposition small: only commands seen
+    ClientMetric m;
+    m.label.push_back({"command", c < n ? commandNames_[c] : std::string("unknown")});
+    m.counter.value = static_cast<double>(sum);
+    f.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(f));
+
+  MetricFamily p = family(kProtocolErrors);
+  ClientMetric pm;
+  MetricFamily c = family(kClientConnections);
+  ClientMetric cm;
+  for (const WorkerCells* w : workers_) {
+    pm.counter.value += static_cast<double>(w->protocolErrors.get());
+    cm.gauge.value += static_cast<double>(w->clients.get());
+  }
+  p.metric.push_back(std::move(pm));
+  c.metric.push_back(std::move(cm));
+  out.push_back(std::move(p));
+  out.push_back(std::move(c));
+}
+
+void MetricsCollector::collectDuration(std::vector<MetricFamily>& out) const {
+  MetricFamily f = family(kRequestDuration);
+  ClientMetric m;
+  uint64_t cumulative = 0;
+  uint64_t sumNanos = 0;
+  for (size_t b = 0; b <= kDurationBuckets.size(); ++b) {
+    for (const WorkerCells* w : workers_) cumulative += w->bucket(b);
+    ClientMetric::Bucket bucket;
+    bucket.cumulative_count = cumulative;
+    bucket.upper_bound = b < kDurationBuckets.size() ? kDurationBuckets[b]
+                                                     : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back(bucket);
+  }
+  for (const WorkerCells* w : workers_) sumNanos += w->durationSumNanos();
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = static_cast<double>(sumNanos) / 1e9;
+  f.metric.push_back(std::move(m));
+  out.push_back(std::move(f));
+}
+
+void MetricsCollector::collectBackend(std::vector<MetricFamily>& out) const {
+  MetricFamily req = family(kBackendRequests);
+  MetricFamily err = family(kBackendErrors);
+  MetricFamily up = family(kBackendConnectionsUp);
+  for (size_t s = 0; s < shardNames_.size(); ++s) {
+    ClientMetric r;
+    ClientMetric u;
+    r.label.push_back({"shard", shardNames_[s]});
+    u.label.push_back({"shard", shardNames_[s]});
+    std::array<uint64_t, kBackendErrorKinds.size()> errors{};
+    for (const WorkerCells* w : workers_) {
+      if (s >= w->shardCount()) continue;
+      r.counter.value += static_cast<double>(w->shard(s).requests.get());
+      u.gauge.value += static_cast<double>(w->shard(s).connectionsUp.get());
+      for (size_t k = 0; k < errors.size(); ++k) errors[k] += w->shard(s).errors[k].get();
+    }
+    req.metric.push_back(std::move(r));
+    up.metric.push_back(std::move(u));
+    for (size_t k = 0; k < errors.size(); ++k) {
+      ClientMetric e;
+      e.label.push_back({"shard", shardNames_[s]});
+      e.label.push_back({"kind", std::string(kBackendErrorKinds[k])});
+      e.counter.value = static_cast<double>(errors[k]);
+      err.metric.push_back(std::move(e));
+    }
+  }
+  out.push_back(std::move(req));
+  out.push_back(std::move(err));
+  out.push_back(std::move(up));
+}
+
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  std::vector<MetricFamily> out;
+  collectRequests(out);
+  collectDuration(out);
+  collectBackend(out);
+  return out;
+}
+
+}  // namespace metrics

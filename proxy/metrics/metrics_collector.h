@@ -1,0 +1,33 @@
+// MetricsCollector: a prometheus::Collectable that sums every worker's WorkerCells into
+// metric families on scrape (prometheus-cpp renders the text). Registered with the one
+// Exposer the process owns; called from civetweb's threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+
+#include "proxy/metrics/worker_cells.h"
+
+namespace metrics {
+
+class MetricsCollector : public prometheus::Collectable {
+ public:
+  MetricsCollector(std::vector<std::string> commandNames, std::vector<std::string> shardNames,
+                   std::vector<const WorkerCells*> workers);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  prometheus::MetricFamily family(MetricId id) const;
+  void collectRequests(std::vector<prometheus::MetricFamily>& out) const;
+  void collectDuration(std::vector<prometheus::MetricFamily>& out) const;
+  void collectBackend(std::vector<prometheus::MetricFamily>& out) const;
+
+  std::vector<std::string> commandNames_;
+  std::vector<std::string> shardNames_;
+  std::vector<const WorkerCells*> workers_;
+};
+
+}  // namespace metrics

@@ -1,0 +1,369 @@
+// ClientSession: reading, parsing, dispatching and in-order replies for one client.
+// I/O style as in pool::BackendConnection: wait for readiness, then non-blocking
+// read_some/write_some, so a request costs no speculative EAGAIN system call.
+#include "proxy/server/client_session.h"
+
+#include <boost/asio.hpp>
+
+#include <cstring>
+
+#include "proxy/command/command_table.h"
+#include "proxy/errors.h"
+#include "proxy/resp/resp_writer.h"
+#include "proxy/server/worker.h"
+
+namespace proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr size_t kMinPartialBuffer = 16 * 1024;
+constexpr size_t kShrinkAbove = 1024 * 1024;
+
+resp::Limits limitsFrom(const config::LimitsConfig& l) {
+  resp::Limits r;
+  r.maxBulkBytes = l.maxBulkBytes;
+  r.maxArgs = l.maxArgs;
+  return r;
+}
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, tcp::socket socket, uint64_t id)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      id_(id),
+      parser_(limitsFrom(worker.snapshot().config->limits)) {
+  local_.clientId = id;
+  boost::system::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  if (!ec) local_.addr = peer.address().to_string() + ":" + std::to_string(peer.port());
+}
+
+ClientSession::~ClientSession() = default;
+
+void ClientSession::start() {
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
+  worker_.cells().clients.add(1);
+  armRead();
+}
+
+// async_read_some rather than async_wait: after a short read Asio neither retries the read
+// speculatively nor re-arms epoll, so a request costs one epoll_wait + one recv. An idle
+// connection's pending read uses the small buffer inside the session.
+void ClientSession::armRead() {
+  if (readArmed_ || closed_ || paused_ || stopReading_) return;
+  readArmed_ = true;
+  readingSmall_ = inLen_ == 0;
+  if (!readingSmall_ && in_.size() - inLen_ < kMinPartialBuffer / 2) {
+    in_.resize(std::max(in_.size() * 2, kMinPartialBuffer));
+  }
+  auto buffer = readingSmall_ ? asio::buffer(small_)
+                              : asio::buffer(in_.data() + inLen_, in_.size() - inLen_);
+  socket_.async_read_some(buffer, [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+    self->readArmed_ = false;
+    if (self->closed_ || self->stopReading_) return;
+    if (ec) return self->close();  // EOF or reset: like Redis, nothing more is sent
+    self->onRead(n);
+  });
+}
+
+void ClientSession::onRead(size_t n) {
+  batchStart_ = Clock::now();
+  worker_.beginBatch();
+  inReadHandler_ = true;
+  if (readingSmall_) {
+    readIntoScratch(n);
+  } else {
+    const bool filled = inLen_ + n == in_.size();
+    inLen_ += n;
+    consumeBuffered(processInput(in_.data(), inLen_));
+    if (filled && !closed_ && !paused_ && !stopReading_) readMore();
+  }
+  if (inLen_ > worker_.snapshot().config->limits.maxRequestBytes) close();  // query buffer limit
+  inReadHandler_ = false;
+  flushOutput();
+  worker_.endBatch();
+  armRead();
+}
+
+// Data arrived in the small buffer. If it filled it, more is likely waiting: move it to the
+// worker's scratch buffer and read the rest behind it. Complete requests are parsed in
+// place; only a trailing partial request is copied into this session's own buffer.
+void ClientSession::readIntoScratch(size_t n) {
+  const char* data = small_.data();
+  size_t len = n;
+  if (n == small_.size()) {
+    std::vector<char>& scratch = worker_.scratch();
+    std::memcpy(scratch.data(), small_.data(), n);
+    boost::system::error_code ec;
+    len += socket_.read_some(asio::buffer(scratch.data() + n, scratch.size() - n), ec);
+    if (ec && ec != asio::error::would_block) return close();
+    data = scratch.data();
+  }
+  const size_t used = processInput(data, len);
+  if (used < len && !closed_) keepLeftover(data + used, len - used);
+}
+
+// The partial-request buffer filled up: keep reading a large request without waiting.
+void ClientSession::readMore() {
+  for (;;) {
+    if (in_.size() - inLen_ < kMinPartialBuffer / 2) in_.resize(in_.size() * 2);
+    const size_t space = in_.size() - inLen_;
+    boost::system::error_code ec;
+    const size_t n = socket_.read_some(asio::buffer(in_.data() + inLen_, space), ec);
+    if (ec == asio::error::would_block) return;
+    if (ec) return close();
+    inLen_ += n;
+    consumeBuffered(processInput(in_.data(), inLen_));
+    if (n < space || closed_ || paused_ || stopReading_) return;
+    if (inLen_ > worker_.snapshot().config->limits.maxRequestBytes) return;
+  }
+}
+
+void ClientSession::keepLeftover(const char* data, size_t len) {
+  if (in_.size() < std::max(len * 2, kMinPartialBuffer)) in_.resize(std::max(len * 2, kMinPartialBuffer));
+  std::memcpy(in_.data(), data, len);
+  inLen_ = len;
+}
+
+void ClientSession::consumeBuffered(size_t used) {
+  if (used == 0) return;
+  if (used < inLen_) std::memmove(in_.data(), in_.data() + used, inLen_ - used);
+  inLen_ -= used;
+  if (inLen_ == 0 && in_.size() > kMinPartialBuffer) {
+    std::vector<char>().swap(in_);  // idle connections keep no buffer
+  }
+}
+
+size_t ClientSession::processInput(const char* data, size_t len) {
+  size_t off = 0;
+  while (off < len && !closed_ && !stopReading_) {
+    if (overCaps()) {
+      paused_ = true;
+      break;
+    }
+    const resp::ParseResult r = parser_.parse(std::string_view(data + off, len - off));
+    if (r.status == resp::ParseStatus::Incomplete) break;
+    if (r.status == resp::ParseStatus::Error) {
+      protocolError();
+      return len;
+    }
+    if (parser_.argc() > 0) dispatch(std::string_view(data + off, r.consumed));
+    off += r.consumed;
+  }
+  return off;
+}
+
+void ClientSession::protocolError() {
+  worker_.cells().protocolErrors.add();
+  std::string text = "ERR " + parser_.errorText();
+  completeError(reserveSlot(static_cast<uint32_t>(worker_.cells().commandCount())), text);
+  stopReading_ = true;
+  closeAfterFlush_ = true;
+}
+
+void ClientSession::dispatch(std::string_view frame) {
+  const cmd::CommandSpec* spec = cmd::lookup(parser_.arg(0));
+  const uint32_t unknownIndex = static_cast<uint32_t>(worker_.cells().commandCount());
+  if (spec == nullptr) {
+    worker_.cells().countRequest(unknownIndex);
+    std::string_view args[16];
+    const size_t n = std::min<size_t>(parser_.argc() - 1, 16);
+    for (size_t i = 0; i < n; ++i) args[i] = parser_.arg(i + 1);
+    return completeError(reserveSlot(unknownIndex), errors::unknownCommand(parser_.arg(0), args, n));
+  }
+  const auto index = static_cast<uint32_t>(spec - cmd::allCommands().data());
+  worker_.cells().countRequest(index);
+  if (!cmd::arityOk(*spec, parser_.argc())) {
+    return completeError(reserveSlot(index), errors::wrongArity(spec->name));
+  }
+  switch (spec->strategy) {
+    case cmd::Strategy::SingleKey:
+      return forwardSingle(*spec, index, frame);
+    case cmd::Strategy::Local:
+      return runLocal(*spec, index);
+    default:
+      return completeError(reserveSlot(index), errors::notSupported(spec->name));
+  }
+}
+
+void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index,
+                                  std::string_view frame) {
+  const std::string_view key = parser_.arg(static_cast<size_t>(spec.firstKey));
+  const uint32_t shard = worker_.snapshot().ring->ownerOf(key);
+  if (parser_.isInline()) {
+    // Inline requests are not RESP; the shard gets the same command re-encoded.
+    encoded_.clear();
+    resp::appendArrayHeader(encoded_, parser_.argc());
+    for (size_t i = 0; i < parser_.argc(); ++i) resp::appendBulk(encoded_, parser_.arg(i));
+    frame = encoded_;
+  }
+  const uint64_t seq = reserveSlot(index);
+  slots_.at(static_cast<size_t>(seq - headSeq_)).shard = shard;
+  auto error = worker_.backend(shard, id_).send(frame, this, seq);
+  if (!error) {
+    ++inflight_;
+    return;
+  }
+  const std::string& name = worker_.shardName(shard);
+  switch (*error) {
+    case pool::BackendError::Overloaded: return completeError(seq, errors::backendOverloaded(name));
+    default: return completeError(seq, errors::backendUnavailable(name));
+  }
+}
+
+void ClientSession::runLocal(const cmd::CommandSpec&, uint32_t index) {
+  LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
+  LocalInfo info;
+  info.shardCount = worker_.snapshot().ring->shards().size();
+  info.connectedClients = static_cast<size_t>(std::max<int64_t>(0, worker_.cells().clients.get()));
+  info.version = "0.1.0";
+  std::string reply;
+  const LocalAction action = runLocalCommand(args, local_, info, reply);
+  complete(reserveSlot(index), reply);
+  if (action == LocalAction::ReplyThenClose) {
+    stopReading_ = true;
+    closeAfterFlush_ = true;
+  }
+}
+
+uint64_t ClientSession::reserveSlot(uint32_t commandIndex) {
+  Slot& s = slots_.pushSlot();
+  s.done = false;
+  s.command = commandIndex;
+  s.start = batchStart_;
+  s.data.clear();
+  return nextSeq_++;
+}
+
+void ClientSession::complete(uint64_t seq, std::string_view bytes) {
+  const size_t idx = static_cast<size_t>(seq - headSeq_);
+  if (idx != 0) {
+    Slot& s = slots_.at(idx);
+    s.data.assign(bytes.data(), bytes.size());
+    s.done = true;
+    return;
+  }
+  if (!closed_) out_.append(bytes.data(), bytes.size());
+  finishHead();
+  while (!slots_.empty() && slots_.front().done) {
+    if (!closed_) out_.append(slots_.front().data);
+    finishHead();
+  }
+  markDirty();
+}
+
+void ClientSession::completeError(uint64_t seq, std::string_view text) {
+  std::string bytes;
+  bytes.reserve(text.size() + 3);
+  resp::appendError(bytes, text);
+  complete(seq, bytes);
+}
+
+void ClientSession::finishHead() {
+  worker_.cells().observeDuration(Clock::now() - slots_.front().start);
+  slots_.front().data.clear();
+  slots_.pop();
+  ++headSeq_;
+}
+
+void ClientSession::onReply(uint64_t seq, std::string_view frame) {
+  --inflight_;
+  complete(seq, frame);
+  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+}
+
+void ClientSession::onError(uint64_t seq, pool::BackendError error) {
+  --inflight_;
+  const std::string& shard = worker_.shardName(slots_.at(static_cast<size_t>(seq - headSeq_)).shard);
+  std::string text;
+  switch (error) {
+    case pool::BackendError::Timeout: text = errors::backendTimeout(shard); break;
+    case pool::BackendError::Overloaded: text = errors::backendOverloaded(shard); break;
+    case pool::BackendError::Protocol: text = errors::backendProtocol(shard); break;
+    case pool::BackendError::Closed: text = errors::backendClosed(shard); break;
+    case pool::BackendError::Unavailable: text = errors::backendUnavailable(shard); break;
+  }
+  completeError(seq, text);
+  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+}
+
+void ClientSession::markDirty() {
+  if (inReadHandler_ || dirty_ || closed_) return;  // the read handler flushes at its end
+  dirty_ = true;
+  worker_.markDirty(this);
+}
+
+bool ClientSession::overCaps() const {
+  const auto& l = worker_.snapshot().config->limits;
+  return slots_.size() >= l.clientMaxPending || out_.size() - outSent_ >= l.clientMaxOutputBytes;
+}
+
+void ClientSession::maybeResume() {
+  if (!paused_ || closed_) return;
+  const auto& l = worker_.snapshot().config->limits;
+  if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 2) return;
+  paused_ = false;
+  // Posted: we may be inside a backend's reply loop; parse the held bytes from a clean stack.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->resumeInput(); });
+}
+
+void ClientSession::resumeInput() {
+  if (closed_ || paused_) return;
+  batchStart_ = Clock::now();
+  worker_.beginBatch();
+  inReadHandler_ = true;
+  if (inLen_ > 0) consumeBuffered(processInput(in_.data(), inLen_));
+  inReadHandler_ = false;
+  flushOutput();
+  worker_.endBatch();
+  armRead();
+}
+
+void ClientSession::flushOutput() {
+  dirty_ = false;
+  if (closed_ || writeWaiting_) return;
+  while (outSent_ < out_.size()) {
+    boost::system::error_code ec;
+    const size_t n = socket_.write_some(asio::buffer(out_.data() + outSent_, out_.size() - outSent_), ec);
+    if (ec == asio::error::would_block) {
+      writeWaiting_ = true;
+      socket_.async_wait(tcp::socket::wait_write,
+                         [self = shared_from_this()](const boost::system::error_code& e) {
+                           self->writeWaiting_ = false;
+                           if (e) return self->close();
+                           self->flushOutput();
+                         });
+      return;
+    }
+    if (ec) return close();
+    outSent_ += n;
+  }
+  out_.clear();
+  outSent_ = 0;
+  if (out_.capacity() > kShrinkAbove) std::string().swap(out_);
+  if (closeAfterFlush_ && slots_.empty()) return close();
+  maybeResume();
+}
+
+void ClientSession::shutdown() {
+  stopReading_ = true;
+  closeAfterFlush_ = true;
+  if (slots_.empty() && outSent_ >= out_.size()) close();
+}
+
+void ClientSession::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  worker_.cells().clients.add(-1);
+  out_.clear();
+  outSent_ = 0;
+  if (inflight_ == 0) worker_.releaseSession(this);
+}
+
+}  // namespace proxy

@@ -1,0 +1,113 @@
+// ClientSession: one client connection, on one worker, for its whole life.
+// Owns: the socket, the partial-request buffer (only while a request is split across
+// reads: complete requests are parsed straight out of the worker's scratch buffer, so an
+// idle connection holds no buffer), the request parser, the per-client FIFO of reply slots
+// and the output buffer.
+// Called by: Worker (start, flushOutput, shutdown) and pool::BackendConnection (replies).
+//
+// Ordering: every request takes a slot in the FIFO when it is parsed; backend replies may
+// complete slots in any order; bytes leave only from the head, so pipelined replies reach
+// the client in request order. Backpressure: when the FIFO or the output buffer reaches
+// its cap the session stops reading; it resumes when they drain.
+// Lifetime: the worker holds the session; it is released after close once no backend
+// request of it is still in flight (every send gets exactly one callback).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pool/reply_sink.h"
+#include "pool/ring_queue.h"
+#include "proxy/resp/request_parser.h"
+#include "proxy/server/local_commands.h"
+
+namespace cmd {
+struct CommandSpec;
+}
+
+namespace proxy {
+
+class Worker;
+
+class ClientSession final : public pool::ReplySink,
+                            public std::enable_shared_from_this<ClientSession> {
+ public:
+  ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, uint64_t id);
+  ~ClientSession();
+
+  void start();
+  void flushOutput();
+  // Stop reading; close once every reply already owed has been written.
+  void shutdown();
+  bool closed() const { return closed_; }
+
+  void onReply(uint64_t seq, std::string_view frame) override;
+  void onError(uint64_t seq, pool::BackendError error) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Slot {
+    bool done = false;
+    uint32_t command = 0;
+    uint32_t shard = 0;
+    Clock::time_point start;
+    std::string data;
+  };
+
+  void armRead();
+  void onRead(size_t n);
+  void readIntoScratch(size_t n);
+  void readMore();
+  size_t processInput(const char* data, size_t len);
+  void dispatch(std::string_view frame);
+  void forwardSingle(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  void protocolError();
+  uint64_t reserveSlot(uint32_t commandIndex);
+  void complete(uint64_t seq, std::string_view bytes);
+  void completeError(uint64_t seq, std::string_view text);
+  void finishHead();
+  void markDirty();
+  bool overCaps() const;
+  void maybeResume();
+  void resumeInput();
+  void keepLeftover(const char* data, size_t len);
+  void consumeBuffered(size_t used);
+  void close();
+
+  Worker& worker_;
+  boost::asio::ip::tcp::socket socket_;
+  uint64_t id_;
+  resp::RequestParser parser_;
+  LocalState local_;
+  std::array<char, 512> small_;  // target of the pending read while no request is partial
+  bool readingSmall_ = true;
+  std::vector<char> in_;  // partial request bytes only
+  size_t inLen_ = 0;
+  pool::RingQueue<Slot> slots_{16};
+  uint64_t headSeq_ = 0;
+  uint64_t nextSeq_ = 0;
+  std::string out_;
+  size_t outSent_ = 0;
+  std::string encoded_;  // inline commands re-encoded as RESP before forwarding
+  size_t inflight_ = 0;
+  Clock::time_point batchStart_;
+  bool readArmed_ = false;
+  bool writeWaiting_ = false;
+  bool inReadHandler_ = false;
+  bool dirty_ = false;
+  bool paused_ = false;
+  bool stopReading_ = false;
+  bool closeAfterFlush_ = false;
+  bool closed_ = false;
+
+  friend class Worker;
+};
+
+}  // namespace proxy

@@ -1,0 +1,163 @@
+// Server: listener, workers, metrics endpoint and signals.
+#include "proxy/server/server.h"
+
+#include <boost/asio.hpp>
+#include <prometheus/exposer.h>
+
+#include <atomic>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "proxy/command/command_table.h"
+#include "proxy/errors.h"
+#include "proxy/log.h"
+#include "proxy/metrics/metrics_collector.h"
+#include "proxy/server/client_session.h"
+#include "proxy/server/worker.h"
+
+namespace proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct Server::Impl {
+  explicit Impl(std::shared_ptr<const config::ProxyConfig> cfg) : config(std::move(cfg)) {}
+
+  std::shared_ptr<const config::ProxyConfig> config;
+  asio::io_context ioc{1};
+  std::unique_ptr<tcp::acceptor> acceptor;
+  asio::signal_set signals{ioc};
+  std::vector<std::unique_ptr<Worker>> workers;
+  size_t nextWorker = 0;
+  uint64_t nextClientId = 1;
+  std::shared_ptr<metrics::MetricsCollector> collector;
+  std::unique_ptr<prometheus::Exposer> exposer;
+
+  void startWorkers(std::shared_ptr<const routing::HashRing> ring);
+  void startListener();
+  void startMetrics();
+  void accept();
+  void onAccepted(Worker& worker, tcp::socket socket);
+  size_t connectedClients() const;
+  void waitSignals();
+};
+
+void Server::Impl::startWorkers(std::shared_ptr<const routing::HashRing> ring) {
+  size_t n = config->threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  RoutingSnapshot snap{config, std::move(ring)};
+  for (size_t i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<Worker>(i, snap, cmd::allCommands().size()));
+    workers.back()->start();
+  }
+}
+
+void Server::Impl::startListener() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(config->listen.host, ec);
+  if (ec) throw std::runtime_error("listen: cannot use address '" + config->listen.host + "'");
+  tcp::endpoint ep(addr, config->listen.port);
+  acceptor = std::make_unique<tcp::acceptor>(ioc);
+  acceptor->open(ep.protocol());
+  acceptor->set_option(tcp::acceptor::reuse_address(true));
+  acceptor->bind(ep, ec);
+  if (ec) throw std::runtime_error("listen: cannot bind " + config->listen.str() + ": " + ec.message());
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  accept();
+}
+
+void Server::Impl::startMetrics() {
+  if (!config->metrics.enabled) return;
+  std::vector<std::string> commands;
+  for (const auto& c : cmd::allCommands()) commands.emplace_back(c.name);
+  std::vector<std::string> shards;
+  for (const auto& s : config->shards) shards.push_back(s.name);
+  std::vector<const metrics::WorkerCells*> cells;
+  for (const auto& w : workers) cells.push_back(&w->cells());
+  collector = std::make_shared<metrics::MetricsCollector>(commands, shards, cells);
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(config->metrics.listen.str());
+  } catch (const std::exception& e) {
+    throw std::runtime_error("metrics.listen: cannot serve on " + config->metrics.listen.str() + ": " + e.what());
+  }
+  exposer->RegisterCollectable(collector);
+}
+
+size_t Server::Impl::connectedClients() const {
+  int64_t total = 0;
+  for (const auto& w : workers) total += w->cells().clients.get();
+  return static_cast<size_t>(std::max<int64_t>(0, total));
+}
+
+void Server::Impl::accept() {
+  Worker& worker = *workers[nextWorker];
+  nextWorker = (nextWorker + 1) % workers.size();
+  // The socket is created on the worker's io_context: all its I/O runs on that thread.
+  acceptor->async_accept(worker.ioc(), [this, &worker](const boost::system::error_code& ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) onAccepted(worker, std::move(s));
+    else logx::warn("accept failed error=" + ec.message());
+    accept();
+  });
+}
+
+void Server::Impl::onAccepted(Worker& worker, tcp::socket socket) {
+  if (connectedClients() >= config->limits.maxClients) {
+    std::string reply = "-" + std::string(errors::kMaxClients) + "\r\n";
+    boost::system::error_code ignored;
+    asio::write(socket, asio::buffer(reply), ignored);
+    socket.close(ignored);
+    return;
+  }
+  auto session = std::make_shared<ClientSession>(worker, std::move(socket), nextClientId++);
+  asio::post(worker.ioc(), [&worker, session] { worker.addSession(session); });
+}
+
+void Server::Impl::waitSignals() {
+  signals.add(SIGINT);
+  signals.add(SIGTERM);
+  signals.add(SIGHUP);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      logx::warn("SIGHUP received: live reload is not implemented yet; config unchanged");
+      return waitSignals();
+    }
+    logx::info(std::string("shutting down signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+    for (auto& w : workers) w->stop();  // each finishes its in-flight requests, bounded
+    ioc.stop();
+  });
+}
+
+Server::Server(std::shared_ptr<const config::ProxyConfig> config)
+    : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Server::~Server() = default;
+
+int Server::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  const config::ProxyConfig& cfg = *impl_->config;
+  std::string error;
+  auto ring = routing::HashRing::build(config::ringShards(cfg), cfg.ring, &error);
+  if (!ring) throw std::runtime_error("ring: " + error);
+  impl_->waitSignals();
+  impl_->startWorkers(ring);
+  impl_->startListener();
+  impl_->startMetrics();
+  logx::info("ringproxy started listen=" + cfg.listen.str() + " workers=" +
+             std::to_string(impl_->workers.size()) + " shards=" + std::to_string(cfg.shards.size()) +
+             " distribution=" + (cfg.ring.distribution == routing::Distribution::Ketama ? "ketama" : "vnodes") +
+             " hash=" + std::string(routing::hashKindName(cfg.ring.hash)) + " ring_digest=" +
+             std::to_string(ring->digest()) +
+             (cfg.metrics.enabled ? " metrics=" + cfg.metrics.listen.str() : std::string()));
+  impl_->ioc.run();
+  impl_->workers.clear();
+  logx::info("ringproxy stopped");
+  return 0;
+}
+
+}  // namespace proxy

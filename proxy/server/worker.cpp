@@ -1,0 +1,176 @@
+// Worker: the thread, its io_context, its backend connections and its sessions.
+#include "proxy/server/worker.h"
+
+#include <boost/asio.hpp>
+
+#include "proxy/server/client_session.h"
+
+namespace proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr size_t kScratchBytes = 64 * 1024;
+}
+
+// Adapts a shard's metric cells to the pool's counter interface.
+class Worker::ShardCounters final : public pool::BackendCounters {
+ public:
+  explicit ShardCounters(metrics::ShardCells& cells) : cells_(cells) {}
+  void onRequest() override { cells_.requests.add(); }
+  void onError(pool::BackendError kind) override { cells_.errors[static_cast<size_t>(kind)].add(); }
+  void onConnected(bool up) override { cells_.connectionsUp.add(up ? 1 : -1); }
+
+ private:
+  metrics::ShardCells& cells_;
+};
+
+Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
+    : index_(index),
+      snapshot_(std::move(snapshot)),
+      ioc_(std::make_unique<asio::io_context>(1)),
+      cells_(commandCount, snapshot_.config->shards.size()),
+      scratch_(kScratchBytes) {}
+
+Worker::~Worker() {
+  if (thread_.joinable()) stop();
+}
+
+void Worker::connectBackends() {
+  const config::ProxyConfig& cfg = *snapshot_.config;
+  backends_.resize(cfg.shards.size());
+  for (size_t s = 0; s < cfg.shards.size(); ++s) {
+    counters_.push_back(std::make_unique<ShardCounters>(cells_.shard(s)));
+    pool::BackendOptions o;
+    o.host = cfg.shards[s].address.host;
+    o.port = cfg.shards[s].address.port;
+    o.shardName = cfg.shards[s].name;
+    o.connectTimeoutMs = cfg.backend.connectTimeoutMs;
+    o.timeoutMs = cfg.backend.timeoutMs;
+    o.maxPending = cfg.backend.maxPending;
+    o.maxBufferBytes = cfg.backend.maxBufferBytes;
+    for (uint32_t c = 0; c < std::max(1u, cfg.backend.connections); ++c) {
+      backends_[s].push_back(
+          std::make_unique<pool::BackendConnection>(*ioc_, o, counters_[s].get(), this));
+      backends_[s].back()->start();
+    }
+  }
+}
+
+void Worker::start() {
+  // Backends are created on the worker thread so every handler of theirs runs there.
+  asio::post(*ioc_, [this] { connectBackends(); });
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(*ioc_);
+    ioc_->run();
+  });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(*ioc_, [this] { beginShutdown(); });
+  thread_.join();
+}
+
+void Worker::beginShutdown() {
+  shuttingDown_ = true;
+  // Copy: shutdown() may release sessions from the map.
+  std::vector<std::shared_ptr<ClientSession>> all;
+  all.reserve(sessions_.size());
+  for (auto& [ptr, s] : sessions_) all.push_back(s);
+  for (auto& s : all) s->shutdown();
+  const auto grace = std::chrono::milliseconds(snapshot_.config->backend.timeoutMs + 1000);
+  checkShutdown(std::chrono::steady_clock::now() + grace);
+}
+
+void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
+  if (!sessions_.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto timer = std::make_shared<asio::steady_timer>(*ioc_, std::chrono::milliseconds(20));
+    timer->async_wait([this, timer, deadline](const boost::system::error_code&) {
+      checkShutdown(deadline);
+    });
+    return;
+  }
+  // Backends first: their failure callbacks still find the sessions alive.
+  for (auto& shard : backends_) {
+    for (auto& conn : shard) conn->stop();
+  }
+  for (auto& [ptr, s] : sessions_) s->close();
+  dirty_.clear();
+  dirtyBackends_.clear();
+  sessions_.clear();
+  backends_.clear();
+  ioc_->stop();
+}
+
+void Worker::addSession(std::shared_ptr<ClientSession> session) {
+  ClientSession* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  if (shuttingDown_) {
+    raw->shutdown();
+    return;
+  }
+  raw->start();
+}
+
+void Worker::releaseSession(ClientSession* session) {
+  // Deferred: the caller is a member function of the session.
+  asio::post(*ioc_, [this, session] { sessions_.erase(session); });
+}
+
+void Worker::markDirty(ClientSession* session) {
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  dirty_.push_back(it->second);
+  postFlush();
+}
+
+void Worker::backendDirty(pool::BackendConnection* connection) {
+  dirtyBackends_.push_back(connection);
+  postFlush();
+}
+
+void Worker::postFlush() {
+  if (batchDepth_ > 0 || flushPosted_) return;
+  flushPosted_ = true;
+  asio::post(*ioc_, [this] {
+    flushPosted_ = false;
+    flushPending();
+  });
+}
+
+void Worker::endBatch() {
+  if (--batchDepth_ > 0) return;
+  flushPending();
+}
+
+void Worker::flushPending() {
+  ++batchDepth_;  // flushing may fail a backend, which dirties sessions: loop until quiet
+  std::vector<pool::BackendConnection*> backends;
+  std::vector<std::shared_ptr<ClientSession>> sessions;
+  while (!dirtyBackends_.empty() || !dirty_.empty()) {
+    backends.swap(dirtyBackends_);
+    for (pool::BackendConnection* b : backends) b->flush();
+    backends.clear();
+    sessions.swap(dirty_);
+    for (auto& s : sessions) s->flushOutput();
+    sessions.clear();
+  }
+  // Keep the capacity of the lists for the next batch.
+  dirtyBackends_.swap(backends);
+  dirty_.swap(sessions);
+  --batchDepth_;
+}
+
+pool::BackendConnection& Worker::backend(uint32_t shard, uint64_t clientId) {
+  // One client always uses the same connection to a shard, so its requests execute in
+  // the order it sent them (read-your-writes within a pipeline).
+  auto& conns = backends_[shard];
+  return *conns[clientId % conns.size()];
+}
+
+const std::string& Worker::shardName(uint32_t shard) const {
+  return snapshot_.config->shards[shard].name;
+}
+
+}  // namespace proxy

@@ -1,0 +1,91 @@
+// Worker: one thread with its own io_context; a client connection lives on one worker for
+// its whole life. Owns its sessions, one set of pipelined backend connections per shard
+// (backend.connections each), its metric cells, a read scratch buffer and its routing
+// snapshot. Other threads reach it only by posting to its io_context (shared nothing).
+// Created by proxy::Server; used by ClientSession (same thread).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "config/proxy_config.h"
+#include "pool/backend_connection.h"
+#include "proxy/metrics/worker_cells.h"
+#include "routing/hash_ring.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace proxy {
+
+class ClientSession;
+
+// What a worker routes with; replaced as a whole (immutable snapshot swapped by pointer).
+struct RoutingSnapshot {
+  std::shared_ptr<const config::ProxyConfig> config;
+  std::shared_ptr<const routing::HashRing> ring;
+};
+
+// Batching: every event handler of this worker (a client read, a backend read) runs as a
+// batch; requests for a shard and replies for a client are buffered during the batch and
+// written once at its end. Work that happens outside a batch (timers) posts one flush.
+class Worker final : public pool::BatchHooks {
+ public:
+  Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Graceful stop: no new requests are read; in-flight ones finish (bounded by the backend
+  // timeout plus a second); then the thread exits. Blocks until joined.
+  void stop();
+
+  boost::asio::io_context& ioc() { return *ioc_; }
+  size_t index() const { return index_; }
+  const metrics::WorkerCells& cells() const { return cells_; }
+
+  // --- worker thread only ---
+  void addSession(std::shared_ptr<ClientSession> session);
+  void releaseSession(ClientSession* session);
+  void markDirty(ClientSession* session);
+  void backendDirty(pool::BackendConnection* connection) override;
+  void beginBatch() override { ++batchDepth_; }
+  void endBatch() override;
+  const RoutingSnapshot& snapshot() const { return snapshot_; }
+  pool::BackendConnection& backend(uint32_t shard, uint64_t clientId);
+  const std::string& shardName(uint32_t shard) const;
+  metrics::WorkerCells& cells() { return cells_; }
+  std::vector<char>& scratch() { return scratch_; }
+  bool shuttingDown() const { return shuttingDown_; }
+  size_t sessionCount() const { return sessions_.size(); }
+
+ private:
+  class ShardCounters;
+  void connectBackends();
+  void flushPending();
+  void postFlush();
+  void beginShutdown();
+  void checkShutdown(std::chrono::steady_clock::time_point deadline);
+
+  size_t index_;
+  RoutingSnapshot snapshot_;
+  std::unique_ptr<boost::asio::io_context> ioc_;
+  std::thread thread_;
+  metrics::WorkerCells cells_;
+  std::vector<std::unique_ptr<ShardCounters>> counters_;
+  std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]
+  std::unordered_map<ClientSession*, std::shared_ptr<ClientSession>> sessions_;
+  std::vector<std::shared_ptr<ClientSession>> dirty_;
+  std::vector<pool::BackendConnection*> dirtyBackends_;
+  int batchDepth_ = 0;
+  bool flushPosted_ = false;
+  std::vector<char> scratch_;
+  bool shuttingDown_ = false;
+};
+
+}  // namespace proxy

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs (idempotently) every Debian 12 package ringproxy's build, tests and benchmarks
+# need. Runs apt only when something is missing. Needs root (or sudo) on a fresh machine.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev catch2
+  redis-server redis-tools nutcracker curl procps util-linux python3 python3-redis
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
