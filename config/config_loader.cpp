@@ -3,6 +3,10 @@
 // Called by: main (--config, --check), the reloader, tests/unit/config_loader_test.cpp.
 #include "config/config_loader.h"
 
+#include <cctype>
+
+#include "proxy/command/command_table.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -247,6 +251,30 @@ void checkAcrossFields(ErrorList& errors, const ProxyConfig& cfg,
   }
 }
 
+// A list of command names ("keys", "config|set"); each must name a Redis 7.0 command.
+void readCommandList(const Section& s, std::string_view key, std::vector<std::string>& out) {
+  const YamlNode* node = s.find(key);
+  if (node == nullptr || node->isNull()) return;
+  if (!node->isSequence()) return s.fail(key, "expected a list of command names");
+  for (size_t i = 0; i < node->children.size(); ++i) {
+    const YamlNode& item = node->children[i];
+    const std::string path = s.pathOf(key) + "[" + std::to_string(i) + "]";
+    std::string name = item.isScalar() ? item.scalar : std::string();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string base = name.substr(0, name.find('|'));
+    if (name.empty() || cmd::lookup(base) == nullptr) {
+      s.errors().add(path, "unknown command '" + (item.isScalar() ? item.scalar : std::string()) + "'");
+      continue;
+    }
+    out.push_back(name);
+  }
+}
+
+void readCommands(const Section& s, CommandsConfig& out) {
+  readCommandList(s, "allow", out.allow);
+  readCommandList(s, "deny", out.deny);
+}
+
 void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   if (!root.isNull() && !root.isMapping()) {
     errors.add("", "expected a mapping of settings at the top level");
@@ -254,7 +282,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   }
   const Section top(errors, &root, "",
                     {"listen", "threads", "log_level", "metrics", "ring", "backend", "limits",
-                     "shards"});
+                     "commands", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
@@ -271,6 +299,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
                      {"max_clients", "client_max_pending", "client_max_output_bytes",
                       "max_bulk_bytes", "max_args", "max_request_bytes"}),
              cfg.limits);
+  readCommands(Section(errors, top.find("commands"), "commands", {"allow", "deny"}), cfg.commands);
   const std::optional<uint64_t> totalWeight =
       readShards(top, listenOk ? &cfg.listen : nullptr, cfg.shards);
   checkAcrossFields(errors, cfg, totalWeight);

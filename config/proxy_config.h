@@ -48,6 +48,14 @@ struct LimitsConfig {
   uint64_t maxRequestBytes = 1ull << 30;  // client-query-buffer-limit
 };
 
+// Which commands an operator allows or denies. Names are lowercase command names, or
+// "command|subcommand" (e.g. "config|set"). Denied by default: see kDeniedByDefault in
+// proxy/server/command_policy.h.
+struct CommandsConfig {
+  std::vector<std::string> allow;
+  std::vector<std::string> deny;
+};
+
 struct ProxyConfig {
   Endpoint listen{"127.0.0.1", 6380};
   uint32_t threads = 0;  // 0 = one worker per core
@@ -55,6 +63,7 @@ struct ProxyConfig {
   routing::RingOptions ring;  // distribution, hash, hash_tag, vnodes
   BackendConfig backend;
   LimitsConfig limits;
+  CommandsConfig commands;
   std::vector<ShardConfig> shards;
   std::string logLevel = "info";
   std::string sourcePath;  // file it was loaded from (empty for text)

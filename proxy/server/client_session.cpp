@@ -10,6 +10,7 @@
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
+#include "proxy/server/fanout.h"
 #include "proxy/server/worker.h"
 
 namespace proxy {
@@ -165,71 +166,6 @@ void ClientSession::protocolError() {
   closeAfterFlush_ = true;
 }
 
-void ClientSession::dispatch(std::string_view frame) {
-  const cmd::CommandSpec* spec = cmd::lookup(parser_.arg(0));
-  const uint32_t unknownIndex = static_cast<uint32_t>(worker_.cells().commandCount());
-  if (spec == nullptr) {
-    worker_.cells().countRequest(unknownIndex);
-    std::string_view args[16];
-    const size_t n = std::min<size_t>(parser_.argc() - 1, 16);
-    for (size_t i = 0; i < n; ++i) args[i] = parser_.arg(i + 1);
-    return completeError(reserveSlot(unknownIndex), errors::unknownCommand(parser_.arg(0), args, n));
-  }
-  const auto index = static_cast<uint32_t>(spec - cmd::allCommands().data());
-  worker_.cells().countRequest(index);
-  if (!cmd::arityOk(*spec, parser_.argc())) {
-    return completeError(reserveSlot(index), errors::wrongArity(spec->name));
-  }
-  switch (spec->strategy) {
-    case cmd::Strategy::SingleKey:
-      return forwardSingle(*spec, index, frame);
-    case cmd::Strategy::Local:
-      return runLocal(*spec, index);
-    default:
-      return completeError(reserveSlot(index), errors::notSupported(spec->name));
-  }
-}
-
-void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index,
-                                  std::string_view frame) {
-  const std::string_view key = parser_.arg(static_cast<size_t>(spec.firstKey));
-  const uint32_t shard = worker_.snapshot().ring->ownerOf(key);
-  if (parser_.isInline()) {
-    // Inline requests are not RESP; the shard gets the same command re-encoded.
-    encoded_.clear();
-    resp::appendArrayHeader(encoded_, parser_.argc());
-    for (size_t i = 0; i < parser_.argc(); ++i) resp::appendBulk(encoded_, parser_.arg(i));
-    frame = encoded_;
-  }
-  const uint64_t seq = reserveSlot(index);
-  slots_.at(static_cast<size_t>(seq - headSeq_)).shard = shard;
-  auto error = worker_.backend(shard, id_).send(frame, this, seq);
-  if (!error) {
-    ++inflight_;
-    return;
-  }
-  const std::string& name = worker_.shardName(shard);
-  switch (*error) {
-    case pool::BackendError::Overloaded: return completeError(seq, errors::backendOverloaded(name));
-    default: return completeError(seq, errors::backendUnavailable(name));
-  }
-}
-
-void ClientSession::runLocal(const cmd::CommandSpec&, uint32_t index) {
-  LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
-  LocalInfo info;
-  info.shardCount = worker_.snapshot().ring->shards().size();
-  info.connectedClients = static_cast<size_t>(std::max<int64_t>(0, worker_.cells().clients.get()));
-  info.version = "0.1.0";
-  std::string reply;
-  const LocalAction action = runLocalCommand(args, local_, info, reply);
-  complete(reserveSlot(index), reply);
-  if (action == LocalAction::ReplyThenClose) {
-    stopReading_ = true;
-    closeAfterFlush_ = true;
-  }
-}
-
 uint64_t ClientSession::reserveSlot(uint32_t commandIndex) {
   Slot& s = slots_.pushSlot();
   s.done = false;
@@ -270,6 +206,12 @@ void ClientSession::finishHead() {
   ++headSeq_;
 }
 
+void ClientSession::completeFanout(uint64_t seq, std::string_view reply) {
+  --inflight_;
+  complete(seq, reply);
+  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+}
+
 void ClientSession::onReply(uint64_t seq, std::string_view frame) {
   --inflight_;
   complete(seq, frame);
@@ -279,15 +221,7 @@ void ClientSession::onReply(uint64_t seq, std::string_view frame) {
 void ClientSession::onError(uint64_t seq, pool::BackendError error) {
   --inflight_;
   const std::string& shard = worker_.shardName(slots_.at(static_cast<size_t>(seq - headSeq_)).shard);
-  std::string text;
-  switch (error) {
-    case pool::BackendError::Timeout: text = errors::backendTimeout(shard); break;
-    case pool::BackendError::Overloaded: text = errors::backendOverloaded(shard); break;
-    case pool::BackendError::Protocol: text = errors::backendProtocol(shard); break;
-    case pool::BackendError::Closed: text = errors::backendClosed(shard); break;
-    case pool::BackendError::Unavailable: text = errors::backendUnavailable(shard); break;
-  }
-  completeError(seq, text);
+  completeError(seq, backendErrorText(shard, error));
   if (closed_ && inflight_ == 0) worker_.releaseSession(this);
 }
 

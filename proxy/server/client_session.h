@@ -25,6 +25,7 @@
 #include "pool/reply_sink.h"
 #include "pool/ring_queue.h"
 #include "proxy/resp/request_parser.h"
+#include "proxy/server/fanout.h"
 #include "proxy/server/local_commands.h"
 
 namespace cmd {
@@ -36,6 +37,7 @@ namespace proxy {
 class Worker;
 
 class ClientSession final : public pool::ReplySink,
+                            public FanoutTarget,
                             public std::enable_shared_from_this<ClientSession> {
  public:
   ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, uint64_t id);
@@ -49,6 +51,7 @@ class ClientSession final : public pool::ReplySink,
 
   void onReply(uint64_t seq, std::string_view frame) override;
   void onError(uint64_t seq, pool::BackendError error) override;
+  void completeFanout(uint64_t seq, std::string_view reply) override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -65,9 +68,20 @@ class ClientSession final : public pool::ReplySink,
   void readIntoScratch(size_t n);
   void readMore();
   size_t processInput(const char* data, size_t len);
+  // dispatch.cpp: one parsed request -> the strategy its command table entry names.
   void dispatch(std::string_view frame);
+  bool deniedByPolicy(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  std::string_view requestBytes(std::string_view frame);
+  void forwardToShard(uint32_t shard, uint32_t commandIndex, std::string_view frame);
   void forwardSingle(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
-  void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  void forwardMultiKey(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void forwardCoLocated(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void forwardAllShards(uint32_t commandIndex, Merge merge, size_t firstArg = 0);
+  void forwardKeyspace(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  void forwardScan(uint32_t commandIndex);
+  void forwardBroadcast(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void startFanout(Fanout* fanout);
   void protocolError();
   uint64_t reserveSlot(uint32_t commandIndex);
   void complete(uint64_t seq, std::string_view bytes);
@@ -96,6 +110,9 @@ class ClientSession final : public pool::ReplySink,
   std::string out_;
   size_t outSent_ = 0;
   std::string encoded_;  // inline commands re-encoded as RESP before forwarding
+  std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
+  std::vector<uint32_t> keyShard_;
+  std::vector<int32_t> partOfShard_;
   size_t inflight_ = 0;
   Clock::time_point batchStart_;
   bool readArmed_ = false;

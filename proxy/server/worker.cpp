@@ -30,7 +30,8 @@ Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
       snapshot_(std::move(snapshot)),
       ioc_(std::make_unique<asio::io_context>(1)),
       cells_(commandCount, snapshot_.config->shards.size()),
-      scratch_(kScratchBytes) {}
+      scratch_(kScratchBytes),
+      policy_(snapshot_.config->commands) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) stop();

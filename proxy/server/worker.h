@@ -14,6 +14,7 @@
 #include "config/proxy_config.h"
 #include "pool/backend_connection.h"
 #include "proxy/metrics/worker_cells.h"
+#include "proxy/server/command_policy.h"
 #include "routing/hash_ring.h"
 
 namespace boost::asio {
@@ -59,6 +60,8 @@ class Worker final : public pool::BatchHooks {
   const RoutingSnapshot& snapshot() const { return snapshot_; }
   pool::BackendConnection& backend(uint32_t shard, uint64_t clientId);
   const std::string& shardName(uint32_t shard) const;
+  const CommandPolicy& policy() const { return policy_; }
+  size_t nextRotation() { return rotation_++; }
   metrics::WorkerCells& cells() { return cells_; }
   std::vector<char>& scratch() { return scratch_; }
   bool shuttingDown() const { return shuttingDown_; }
@@ -86,6 +89,8 @@ class Worker final : public pool::BatchHooks {
   bool flushPosted_ = false;
   std::vector<char> scratch_;
   bool shuttingDown_ = false;
+  CommandPolicy policy_;
+  size_t rotation_ = 0;
 };
 
 }  // namespace proxy

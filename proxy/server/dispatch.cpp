@@ -1,0 +1,250 @@
+// ClientSession's dispatcher: one parsed request -> the strategy its command table entry
+// names (local answer, one shard, one sub-command per shard, every shard, CROSSSLOT...).
+// Single-shard commands forward the client's original frame bytes.
+#include <boost/asio/ip/tcp.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "proxy/command/command_table.h"
+#include "proxy/errors.h"
+#include "proxy/resp/resp_writer.h"
+#include "proxy/server/client_session.h"
+#include "proxy/server/command_policy.h"
+#include "proxy/server/worker.h"
+
+namespace proxy {
+
+namespace {
+std::string lowerCopy(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool ieq(std::string_view a, std::string_view b) { return lowerCopy(a) == b; }
+
+std::string errorFrame(std::string_view text) {
+  std::string f;
+  resp::appendError(f, text);
+  return f;
+}
+}  // namespace
+
+void ClientSession::dispatch(std::string_view frame) {
+  const cmd::CommandSpec* spec = cmd::lookup(parser_.arg(0));
+  const auto unknownIndex = static_cast<uint32_t>(worker_.cells().commandCount());
+  if (spec == nullptr) {
+    worker_.cells().countRequest(unknownIndex);
+    std::string_view args[16];
+    const size_t n = std::min<size_t>(parser_.argc() - 1, 16);
+    for (size_t i = 0; i < n; ++i) args[i] = parser_.arg(i + 1);
+    return completeError(reserveSlot(unknownIndex), errors::unknownCommand(parser_.arg(0), args, n));
+  }
+  const auto index = static_cast<uint32_t>(spec - cmd::allCommands().data());
+  worker_.cells().countRequest(index);
+  if (!cmd::arityOk(*spec, parser_.argc())) {
+    return completeError(reserveSlot(index), errors::wrongArity(spec->name));
+  }
+  if (deniedByPolicy(*spec, index)) return;
+  switch (spec->strategy) {
+    case cmd::Strategy::SingleKey: return forwardSingle(*spec, index, frame);
+    case cmd::Strategy::Local: return runLocal(*spec, index, frame);
+    case cmd::Strategy::Fanout: return forwardMultiKey(*spec, index, frame);
+    case cmd::Strategy::CoLocated:
+    case cmd::Strategy::NumKeys: return forwardCoLocated(*spec, index, frame);
+    case cmd::Strategy::Keyspace: return forwardKeyspace(*spec, index);
+    case cmd::Strategy::Broadcast: return forwardBroadcast(*spec, index, frame);
+    default: return completeError(reserveSlot(index), errors::notSupported(spec->name));
+  }
+}
+
+bool ClientSession::deniedByPolicy(const cmd::CommandSpec& spec, uint32_t index) {
+  const CommandPolicy& policy = worker_.policy();
+  if (!policy.anyDenied()) return false;
+  const std::string sub = parser_.argc() > 1 ? lowerCopy(parser_.arg(1)) : std::string();
+  if (!policy.denied(spec.name, sub)) return false;
+  const bool bySub = !policy.denied(spec.name, {});
+  completeError(reserveSlot(index),
+                deniedText(bySub ? std::string(spec.name) + "|" + sub : std::string(spec.name)));
+  return true;
+}
+
+// Inline requests are not RESP; shards get the same command re-encoded.
+std::string_view ClientSession::requestBytes(std::string_view frame) {
+  if (!parser_.isInline()) return frame;
+  encoded_.clear();
+  resp::appendArrayHeader(encoded_, parser_.argc());
+  for (size_t i = 0; i < parser_.argc(); ++i) resp::appendBulk(encoded_, parser_.arg(i));
+  return encoded_;
+}
+
+void ClientSession::forwardToShard(uint32_t shard, uint32_t index, std::string_view frame) {
+  const uint64_t seq = reserveSlot(index);
+  slots_.at(static_cast<size_t>(seq - headSeq_)).shard = shard;
+  auto error = worker_.backend(shard, id_).send(requestBytes(frame), this, seq);
+  if (!error) {
+    ++inflight_;
+    return;
+  }
+  completeError(seq, backendErrorText(worker_.shardName(shard), *error));
+}
+
+void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
+  const auto first = static_cast<size_t>(spec.firstKey);
+  // Keyless forms of keyed commands (OBJECT HELP, MEMORY STATS) go to the first shard.
+  const uint32_t shard = first < parser_.argc() ? worker_.snapshot().ring->ownerOf(parser_.arg(first)) : 0;
+  forwardToShard(shard, index, frame);
+}
+
+void ClientSession::startFanout(Fanout* fanout) {
+  auto& parts = fanout->parts();
+  for (size_t p = 0; p < parts.size(); ++p) {
+    auto error = worker_.backend(parts[p].shard, id_).send(parts[p].command, fanout, p);
+    if (error) fanout->failPart(p, errorFrame(backendErrorText(parts[p].shardName, *error)));
+  }
+  ++inflight_;  // before sealed(): it may complete at once
+  fanout->sealed();
+}
+
+// MGET, MSET, DEL, EXISTS, UNLINK, TOUCH: keys grouped per shard, one sub-command each.
+void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
+  const routing::HashRing& ring = *worker_.snapshot().ring;
+  const size_t step = static_cast<size_t>(std::max<int16_t>(1, spec.keyStep));
+  if ((parser_.argc() - 1) % step != 0) return completeError(reserveSlot(index), errors::wrongArity(spec.name));
+  const size_t keys = (parser_.argc() - 1) / step;
+  keyShard_.resize(keys);
+  bool oneShard = true;
+  for (size_t k = 0; k < keys; ++k) {
+    keyShard_[k] = ring.ownerOf(parser_.arg(1 + k * step));
+    oneShard = oneShard && keyShard_[k] == keyShard_[0];
+  }
+  if (oneShard) return forwardToShard(keyShard_[0], index, frame);  // the frame as sent
+
+  const Merge merge = spec.name == "mget" ? Merge::ArrayInOrder : spec.name == "mset" ? Merge::AllOk
+                                                                                     : Merge::SumIntegers;
+  auto* fanout = new Fanout(*this, reserveSlot(index), merge);
+  auto& parts = fanout->parts();
+  partOfShard_.assign(ring.shards().size(), -1);
+  std::vector<uint32_t> perPart;
+  for (size_t k = 0; k < keys; ++k) {
+    int32_t& p = partOfShard_[keyShard_[k]];
+    if (p < 0) {
+      p = static_cast<int32_t>(parts.size());
+      parts.emplace_back().shard = keyShard_[k];
+      parts.back().shardName = worker_.shardName(keyShard_[k]);
+      perPart.push_back(0);
+    }
+    if (merge == Merge::ArrayInOrder) fanout->order().emplace_back(p, perPart[p]);
+    ++perPart[p];
+  }
+  for (size_t p = 0; p < parts.size(); ++p) {
+    resp::appendArrayHeader(parts[p].command, 1 + perPart[p] * step);
+    resp::appendBulk(parts[p].command, spec.name);
+  }
+  for (size_t k = 0; k < keys; ++k) {
+    std::string& cmd = parts[partOfShard_[keyShard_[k]]].command;
+    for (size_t j = 0; j < step; ++j) resp::appendBulk(cmd, parser_.arg(1 + k * step + j));
+  }
+  startFanout(fanout);
+}
+
+// Several keys in one atomic command: they must all live on one shard (hash tags make
+// that possible). EVAL/FCALL with no keys go to the shard their script/function name
+// hashes to, so the same script always runs in the same place.
+void ClientSession::forwardCoLocated(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
+  const routing::HashRing& ring = *worker_.snapshot().ring;
+  keyIndex_.clear();
+  const bool ok = cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_);
+  if (!ok || keyIndex_.empty()) {
+    // Malformed numkeys and the like: the shard answers with Redis's own error.
+    return forwardToShard(ring.ownerOf(parser_.argc() > 1 ? parser_.arg(1) : parser_.arg(0)), index, frame);
+  }
+  const uint32_t shard = ring.ownerOf(parser_.arg(keyIndex_[0]));
+  for (size_t i = 1; i < keyIndex_.size(); ++i) {
+    if (ring.ownerOf(parser_.arg(keyIndex_[i])) != shard) {
+      return completeError(reserveSlot(index), errors::kCrossSlot);
+    }
+  }
+  forwardToShard(shard, index, frame);
+}
+
+// The same command (arguments from `firstArg` on, with the name) to every shard.
+void ClientSession::forwardAllShards(uint32_t index, Merge merge, size_t firstArg) {
+  const size_t shards = worker_.snapshot().ring->shards().size();
+  auto* fanout = new Fanout(*this, reserveSlot(index), merge);
+  std::string command;
+  resp::appendArrayHeader(command, parser_.argc() - firstArg);
+  for (size_t i = firstArg; i < parser_.argc(); ++i) resp::appendBulk(command, parser_.arg(i));
+  for (uint32_t s = 0; s < shards; ++s) {
+    FanoutPart& part = fanout->parts().emplace_back();
+    part.shard = s;
+    part.shardName = worker_.shardName(s);
+    part.command = command;
+  }
+  fanout->setStart(worker_.nextRotation() % shards);
+  startFanout(fanout);
+}
+
+void ClientSession::forwardKeyspace(const cmd::CommandSpec& spec, uint32_t index) {
+  if (spec.name == "scan") return forwardScan(index);
+  if (spec.name == "dbsize") return forwardAllShards(index, Merge::SumIntegers);
+  if (spec.name == "keys") return forwardAllShards(index, Merge::ArrayConcat);
+  if (spec.name == "randomkey") return forwardAllShards(index, Merge::AnyNonNil);
+  if (spec.name == "flushdb" || spec.name == "flushall") return forwardAllShards(index, Merge::AllOk);
+  completeError(reserveSlot(index), errors::notSupported(spec.name));
+}
+
+// SCAN: the client's cursor is (shard cursor << 10) | shard index; shards in order.
+void ClientSession::forwardScan(uint32_t index) {
+  const size_t shards = worker_.snapshot().ring->shards().size();
+  uint64_t cursor = 0;
+  const std::string_view c = parser_.arg(1);
+  if (std::from_chars(c.data(), c.data() + c.size(), cursor).ec != std::errc() ||
+      (cursor & kScanShardMask) >= shards) {
+    return completeError(reserveSlot(index), "ERR invalid cursor");
+  }
+  const auto shard = static_cast<uint32_t>(cursor & kScanShardMask);
+  auto* fanout = new Fanout(*this, reserveSlot(index), Merge::Scan);
+  fanout->setScan(shard, static_cast<uint32_t>(shards));
+  FanoutPart& part = fanout->parts().emplace_back();
+  part.shard = shard;
+  part.shardName = worker_.shardName(shard);
+  resp::appendArrayHeader(part.command, parser_.argc());
+  resp::appendBulk(part.command, "scan");
+  resp::appendBulk(part.command, std::to_string(cursor >> kScanShardBits));
+  for (size_t i = 2; i < parser_.argc(); ++i) resp::appendBulk(part.command, parser_.arg(i));
+  startFanout(fanout);
+}
+
+// SCRIPT and FUNCTION management reaches every shard so EVALSHA/FCALL work wherever a key
+// lives; read-only subcommands are answered by the first shard.
+void ClientSession::forwardBroadcast(const cmd::CommandSpec&, uint32_t index, std::string_view frame) {
+  const std::string sub = lowerCopy(parser_.arg(1));
+  if (sub == "exists") return forwardAllShards(index, Merge::ArrayAnd);
+  if (sub == "flush") return forwardAllShards(index, Merge::AllOk);
+  if (sub == "list" || sub == "dump" || sub == "stats" || sub == "help") return forwardToShard(0, index, frame);
+  forwardAllShards(index, Merge::SameReply);
+}
+
+void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::string_view) {
+  if (spec.name == "config" && parser_.argc() > 1 && !ieq(parser_.arg(1), "get")) {
+    // Allowed by policy (else it was refused before): applies to every shard.
+    if (ieq(parser_.arg(1), "set") || ieq(parser_.arg(1), "resetstat")) return forwardAllShards(index, Merge::AllOk);
+  }
+  LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
+  LocalInfo info;
+  info.shardCount = worker_.snapshot().ring->shards().size();
+  info.connectedClients = static_cast<size_t>(std::max<int64_t>(0, worker_.cells().clients.get()));
+  info.version = "0.1.0";
+  std::string reply;
+  const LocalAction action = runLocalCommand(args, local_, info, reply);
+  complete(reserveSlot(index), reply);
+  if (action == LocalAction::ReplyThenClose) {
+    stopReading_ = true;
+    closeAfterFlush_ = true;
+  }
+}
+
+}  // namespace proxy

@@ -1,0 +1,101 @@
+// Fanout: one client command that needs several shards (MGET, MSET, DEL/EXISTS/UNLINK/
+// TOUCH, DBSIZE, KEYS, SCRIPT LOAD, ...). One sub-command per shard, never one per key;
+// the replies are merged by a small policy and the merged reply completes the client's
+// FIFO slot. Build reply objects only here: single-shard replies are forwarded as bytes.
+// Created by ClientSession (dispatch.cpp); it is the ReplySink of its sub-commands and
+// deletes itself after the last one answered (each send gets exactly one callback).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pool/reply_sink.h"
+
+namespace proxy {
+
+enum class Merge : uint8_t {
+  ArrayInOrder,  // MGET: the client's key order, element spans copied from shard replies
+  SumIntegers,   // DEL, EXISTS, UNLINK, TOUCH, DBSIZE
+  AllOk,         // MSET, FLUSHDB, SCRIPT FLUSH: +OK only if every shard said +OK
+  SameReply,     // SCRIPT LOAD, FUNCTION LOAD...: the first reply, if none failed
+  ArrayConcat,   // KEYS: all elements of all shards
+  ArrayAnd,      // SCRIPT EXISTS: 1 only where every shard has it
+  AnyNonNil,     // RANDOMKEY: a non-nil reply, starting from a rotating shard
+  Scan,          // SCAN on one shard: the shard's cursor re-encoded with the shard index
+};
+
+// SCAN cursors seen by clients carry the shard index in their low bits.
+inline constexpr unsigned kScanShardBits = 10;
+inline constexpr uint64_t kScanShardMask = (1u << kScanShardBits) - 1;
+
+// Who receives the merged reply (ClientSession).
+class FanoutTarget {
+ public:
+  virtual void completeFanout(uint64_t seq, std::string_view reply) = 0;
+
+ protected:
+  ~FanoutTarget() = default;
+};
+
+struct FanoutPart {
+  uint32_t shard = 0;
+  std::string shardName;
+  std::string command;  // the RESP sub-command for this shard
+  std::string reply;    // its reply frame (or an error frame when it failed)
+  bool failed = false;
+};
+
+class Fanout final : public pool::ReplySink {
+ public:
+  Fanout(FanoutTarget& target, uint64_t seq, Merge merge);
+
+  std::vector<FanoutPart>& parts() { return parts_; }
+  // ArrayInOrder: for each client key, (part index, element index in that part's reply).
+  std::vector<std::pair<uint32_t, uint32_t>>& order() { return order_; }
+  // Scan: the shard this part scans and how many shards there are.
+  void setScan(uint32_t shard, uint32_t shardCount) {
+    scanShard_ = shard;
+    scanShards_ = shardCount;
+  }
+  // AnyNonNil: where to start looking.
+  void setStart(size_t start) { start_ = start; }
+  // Marks part `i` as failed before it was sent (the shard could not take it).
+  void failPart(size_t i, std::string errorFrame);
+  // Called once every part was sent or failed; the fanout may complete (and delete
+  // itself) right here when nothing is in flight.
+  void sealed();
+
+  void onReply(uint64_t part, std::string_view frame) override;
+  void onError(uint64_t part, pool::BackendError error) override;
+
+ private:
+  void partDone();
+  std::string merge() const;
+  std::string mergeArrayInOrder() const;
+  std::string mergeSum() const;
+  std::string mergeConcat() const;
+  std::string mergeAnd() const;
+  std::string mergeAnyNonNil() const;
+  std::string mergeScan() const;
+  const FanoutPart* firstFailure() const;
+
+  FanoutTarget& target_;
+  uint64_t seq_;
+  Merge merge_;
+  std::vector<FanoutPart> parts_;
+  std::vector<std::pair<uint32_t, uint32_t>> order_;
+  size_t outstanding_ = 0;
+  uint32_t scanShard_ = 0;
+  uint32_t scanShards_ = 1;
+  size_t start_ = 0;
+  bool sealed_ = false;
+};
+
+// The client-visible text for a backend failure of `shard`.
+std::string backendErrorText(std::string_view shard, pool::BackendError error);
+
+}  // namespace proxy
