@@ -281,13 +281,18 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
     return;
   }
   const Section top(errors, &root, "",
-                    {"listen", "threads", "log_level", "metrics", "ring", "backend", "limits",
-                     "commands", "shards"});
+                    {"listen", "threads", "log_level", "metrics", "health", "ring", "backend",
+                     "limits", "commands", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
   readMetrics(Section(errors, top.find("metrics"), "metrics", {"enabled", "listen"}),
               cfg.metrics);
+  {
+    const Section health(errors, top.find("health"), "health", {"enabled", "listen"});
+    readBool(health, "enabled", cfg.health.enabled);
+    readEndpoint(health, "listen", cfg.health.listen);
+  }
   readRing(
       Section(errors, top.find("ring"), "ring", {"distribution", "hash", "hash_tag", "vnodes"}),
       cfg.ring);

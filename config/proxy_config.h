@@ -31,6 +31,13 @@ struct MetricsConfig {
   Endpoint listen{"127.0.0.1", 9121};
 };
 
+// Liveness/readiness HTTP endpoints (/healthz, /readyz) for orchestrators. Off by default
+// so that several proxies on one host never collide on a fixed port.
+struct HealthConfig {
+  bool enabled = false;
+  Endpoint listen{"127.0.0.1", 9122};
+};
+
 struct BackendConfig {
   uint32_t connections = 1;          // per worker, per shard
   uint32_t connectTimeoutMs = 1000;
@@ -60,6 +67,7 @@ struct ProxyConfig {
   Endpoint listen{"127.0.0.1", 6380};
   uint32_t threads = 0;  // 0 = one worker per core
   MetricsConfig metrics;
+  HealthConfig health;
   routing::RingOptions ring;  // distribution, hash, hash_tag, vnodes
   BackendConfig backend;
   LimitsConfig limits;

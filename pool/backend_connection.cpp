@@ -42,6 +42,7 @@ struct BackendConnection::Impl : std::enable_shared_from_this<Impl> {
   BackendOptions opt;
   BackendCounters* counters;
   BatchHooks* hooks;
+  ReplySink* pushSink = nullptr;  // pub/sub: frames without a waiter
   BackendConnection* owner = nullptr;  // null once the owner is gone
   tcp::socket socket;
   asio::steady_timer timeoutTimer;
@@ -145,6 +146,7 @@ void BackendConnection::Impl::reset(BackendError err) {
   if (wasUp) counters->onConnected(false);
   failAll(err);
   if (state == State::Stopped) return;
+  if (pushSink != nullptr) pushSink->onError(0, err);  // a stream lost: its owner must know
   const uint64_t gen = generation;
   retryTimer.expires_after(backoff);
   backoff = std::min<Clock::duration>(backoff * 2, kMaxBackoff);
@@ -248,9 +250,15 @@ bool BackendConnection::Impl::processReplies() {
   while (inStart < inEnd) {
     auto r = scanner.scan(std::string_view(in.data() + inStart, inEnd - inStart));
     if (r.status == resp::ParseStatus::Incomplete) break;
-    if (r.status == resp::ParseStatus::Error || waiters.empty()) {
+    if (r.status == resp::ParseStatus::Error || (waiters.empty() && pushSink == nullptr)) {
       reset(BackendError::Protocol);  // garbage or an unsolicited reply: framing is lost
       return false;
+    }
+    if (waiters.empty()) {
+      pushSink->onReply(0, std::string_view(in.data() + inStart, r.consumed));
+      if (gen != generation) return false;
+      inStart += r.consumed;
+      continue;
     }
     Waiter w = std::move(waiters.front());
     waiters.pop();
@@ -263,7 +271,7 @@ bool BackendConnection::Impl::processReplies() {
 }
 
 void BackendConnection::Impl::armTimeout() {
-  if (timerArmed || waiters.empty()) return;
+  if (timerArmed || waiters.empty() || opt.timeoutMs == 0) return;
   timerArmed = true;
   timeoutTimer.expires_at(waiters.front().deadline);
   const uint64_t gen = generation;
@@ -332,7 +340,22 @@ std::optional<BackendError> BackendConnection::send(std::string_view frame,
   return std::nullopt;
 }
 
+bool BackendConnection::sendUntracked(std::string_view frame) {
+  Impl& d = *impl_;
+  if (d.state == Impl::State::Backoff || d.state == Impl::State::Stopped || d.state == Impl::State::Idle) {
+    return false;
+  }
+  d.out.append(frame);
+  d.scheduleFlush();
+  return true;
+}
+
+void BackendConnection::setPushSink(ReplySink* sink) { impl_->pushSink = sink; }
+
 bool BackendConnection::isUp() const { return impl_->state == Impl::State::Up; }
+bool BackendConnection::usable() const {
+  return impl_->state == Impl::State::Up || impl_->state == Impl::State::Connecting;
+}
 size_t BackendConnection::pending() const { return impl_->waiters.size(); }
 const BackendOptions& BackendConnection::options() const { return impl_->opt; }
 

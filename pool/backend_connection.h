@@ -52,7 +52,7 @@ struct BackendOptions {
   uint16_t port = 0;
   std::string shardName;
   uint32_t connectTimeoutMs = 1000;
-  uint32_t timeoutMs = 2000;
+  uint32_t timeoutMs = 2000;  // 0 = no timeout (blocking commands, pub/sub)
   uint32_t maxPending = 65536;
   uint64_t maxBufferBytes = 64ull << 20;
 };
@@ -84,9 +84,15 @@ class BackendConnection {
   // otherwise the sink gets exactly one callback later.
   std::optional<BackendError> send(std::string_view frame, ReplySink* sink,
                                    uint64_t tag);
+  // Queues bytes whose replies are not matched to a waiter: they (and every frame that
+  // arrives with no waiter) go to the push sink. For pub/sub connections.
+  bool sendUntracked(std::string_view frame);
+  void setPushSink(ReplySink* sink);
   // Writes the queued bytes now (called by the owner at the end of a batch).
   void flush();
   bool isUp() const;
+  // Connecting or up: a send now will be attempted (not failed fast).
+  bool usable() const;
   size_t pending() const;
   const BackendOptions& options() const;
 

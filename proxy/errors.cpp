@@ -40,6 +40,10 @@ std::string notSupported(std::string_view name) {
   return oneLine("ERR command '" + lower(name) + "' is not supported by ringproxy");
 }
 
+std::string notInTransaction(std::string_view name) {
+  return oneLine("ERR command '" + lower(name) + "' cannot be used inside MULTI through ringproxy");
+}
+
 std::string unknownSubcommand(std::string_view sub, std::string_view command) {
   return oneLine("ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " +
                  std::string(command) + " HELP.");

@@ -24,6 +24,8 @@ std::string unknownCommand(std::string_view name, const std::string_view* args, 
 std::string wrongArity(std::string_view name);
 // A command the proxy recognises but cannot (yet) run across shards.
 std::string notSupported(std::string_view name);
+// A keyspace-wide or broadcast command inside MULTI (it cannot run on one shard).
+std::string notInTransaction(std::string_view name);
 // Unknown subcommand, Redis's wording.
 std::string unknownSubcommand(std::string_view sub, std::string_view command);
 // Backend failures, naming the shard.

@@ -2,12 +2,15 @@
 // termination signal. No logic beyond that. Exit codes: 0 ok, 1 start-up failure,
 // 2 invalid config or usage.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "config/config_loader.h"
+#include "config/twemproxy_import.h"
 #include "proxy/log.h"
 #include "proxy/server/server.h"
 
@@ -16,11 +19,37 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: ringproxy --config FILE     run the proxy\n"
     "       ringproxy --check FILE      validate FILE, print every problem, exit non-zero on any\n"
+    "       ringproxy --from-twemproxy NUTCRACKER_YML [--pool NAME]\n"
+    "                                   print the ringproxy config for a nutcracker pool\n"
     "       ringproxy --version\n";
 
 int printErrors(const config::LoadResult& r, const std::string& path) {
   for (const auto& e : r.errors) std::cerr << path << ": " << e.str() << "\n";
   return 2;
+}
+
+// --from-twemproxy FILE [--pool NAME]: YAML on stdout so it can be redirected into a file
+// as is; warnings and errors on stderr.
+int fromTwemproxy(int argc, char** argv) {
+  const bool withPool = argc == 5 && std::string_view(argv[3]) == "--pool";
+  if (argc != 3 && !withPool) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::ifstream in(argv[2], std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || in.bad()) {
+    std::cerr << "error: cannot read " << argv[2] << "\n";
+    return 2;
+  }
+  const config::ImportResult result =
+      config::importTwemproxy(text.str(), withPool ? argv[4] : std::string_view());
+  for (const auto& w : result.warnings) std::cerr << "warning: " << w << "\n";
+  for (const auto& e : result.errors) std::cerr << "error: " << argv[2] << ": " << e << "\n";
+  if (!result.ok()) return 2;
+  std::cout << result.yaml;
+  return 0;
 }
 
 }  // namespace
@@ -29,6 +58,9 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string_view(argv[1]) == "--version") {
     std::cout << "ringproxy 0.1.0\n";
     return 0;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "--from-twemproxy") {
+    return fromTwemproxy(argc, argv);
   }
   if (argc != 3 || (std::string_view(argv[1]) != "--config" && std::string_view(argv[1]) != "--check")) {
     std::cerr << kUsage;

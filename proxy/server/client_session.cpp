@@ -10,6 +10,7 @@
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
+#include "proxy/server/blocked_registry.h"
 #include "proxy/server/fanout.h"
 #include "proxy/server/worker.h"
 
@@ -55,7 +56,10 @@ void ClientSession::start() {
 // speculatively nor re-arms epoll, so a request costs one epoll_wait + one recv. An idle
 // connection's pending read uses the small buffer inside the session.
 void ClientSession::armRead() {
-  if (readArmed_ || closed_ || paused_ || stopReading_) return;
+  // While blocked (BLPOP...) keep reading, to notice a client that hangs up, but only a
+  // bounded amount; requests read meanwhile wait until the blocking command returns.
+  const bool blockedButListening = blocked_ && inLen_ < kMinPartialBuffer * 4;
+  if (readArmed_ || closed_ || stopReading_ || (paused_ && !blockedButListening)) return;
   readArmed_ = true;
   readingSmall_ = inLen_ == 0;
   if (!readingSmall_ && in_.size() - inLen_ < kMinPartialBuffer / 2) {
@@ -142,7 +146,7 @@ void ClientSession::consumeBuffered(size_t used) {
 size_t ClientSession::processInput(const char* data, size_t len) {
   size_t off = 0;
   while (off < len && !closed_ && !stopReading_) {
-    if (overCaps()) {
+    if (blocked_ || overCaps()) {
       paused_ = true;
       break;
     }
@@ -152,7 +156,7 @@ size_t ClientSession::processInput(const char* data, size_t len) {
       protocolError();
       return len;
     }
-    if (parser_.argc() > 0) dispatch(std::string_view(data + off, r.consumed));
+    if (parser_.argc() > 0 && !dispatch(std::string_view(data + off, r.consumed))) break;
     off += r.consumed;
   }
   return off;
@@ -176,6 +180,10 @@ uint64_t ClientSession::reserveSlot(uint32_t commandIndex) {
 }
 
 void ClientSession::complete(uint64_t seq, std::string_view bytes) {
+  if (blocked_ && seq == blockedSeq_) {
+    blocked_ = false;
+    BlockedRegistry::instance().remove(id_);
+  }
   const size_t idx = static_cast<size_t>(seq - headSeq_);
   if (idx != 0) {
     Slot& s = slots_.at(idx);
@@ -209,20 +217,29 @@ void ClientSession::finishHead() {
 void ClientSession::completeFanout(uint64_t seq, std::string_view reply) {
   --inflight_;
   complete(seq, reply);
-  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+  requestDone();
 }
 
 void ClientSession::onReply(uint64_t seq, std::string_view frame) {
   --inflight_;
   complete(seq, frame);
-  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+  requestDone();
+}
+
+// After a backend answered: release a closed session, or let held requests continue.
+void ClientSession::requestDone() {
+  if (closed_) {
+    if (inflight_ == 0) worker_.releaseSession(this);
+    return;
+  }
+  if (paused_) maybeResume();
 }
 
 void ClientSession::onError(uint64_t seq, pool::BackendError error) {
   --inflight_;
   const std::string& shard = worker_.shardName(slots_.at(static_cast<size_t>(seq - headSeq_)).shard);
   completeError(seq, backendErrorText(shard, error));
-  if (closed_ && inflight_ == 0) worker_.releaseSession(this);
+  requestDone();
 }
 
 void ClientSession::markDirty() {
@@ -237,10 +254,12 @@ bool ClientSession::overCaps() const {
 }
 
 void ClientSession::maybeResume() {
-  if (!paused_ || closed_) return;
+  if (!paused_ || closed_ || blocked_) return;
+  if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
   if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 2) return;
   paused_ = false;
+  waitingBarrier_ = false;
   // Posted: we may be inside a backend's reply loop; parse the held bytes from a clean stack.
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->resumeInput(); });
 }
@@ -294,6 +313,8 @@ void ClientSession::close() {
   closed_ = true;
   boost::system::error_code ignored;
   socket_.close(ignored);
+  if (blocked_) BlockedRegistry::instance().remove(id_);
+  if (link_) link_->stop();  // its requests fail now; their callbacks settle inflight_
   worker_.cells().clients.add(-1);
   out_.clear();
   outSent_ = 0;

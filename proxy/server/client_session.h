@@ -19,9 +19,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "pool/backend_connection.h"
 #include "pool/reply_sink.h"
 #include "pool/ring_queue.h"
 #include "proxy/resp/request_parser.h"
@@ -69,10 +71,13 @@ class ClientSession final : public pool::ReplySink,
   void readMore();
   size_t processInput(const char* data, size_t len);
   // dispatch.cpp: one parsed request -> the strategy its command table entry names.
-  void dispatch(std::string_view frame);
+  // Returns false when the request must wait (connection switch barrier): it stays unread.
+  bool dispatch(std::string_view frame);
+  bool dispatchShared(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   bool deniedByPolicy(const cmd::CommandSpec& spec, uint32_t commandIndex);
   std::string_view requestBytes(std::string_view frame);
   void forwardToShard(uint32_t shard, uint32_t commandIndex, std::string_view frame);
+  void forwardBytes(uint32_t shard, uint32_t commandIndex, std::string_view bytes);
   void forwardSingle(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void forwardMultiKey(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void forwardCoLocated(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
@@ -82,6 +87,43 @@ class ClientSession final : public pool::ReplySink,
   void forwardBroadcast(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void startFanout(Fanout* fanout);
+
+  // session_links.cpp: the session's dedicated backend connection, used for transactions
+  // (MULTI/EXEC pinned to one shard) and blocking commands. Switching between it and the
+  // shared connections waits until nothing is in flight, so a pipeline keeps its order.
+  enum class Mode : uint8_t { Shared, Link };
+  bool switchMode(Mode mode);
+  bool useLink(uint32_t shard, uint32_t timeoutMs);
+  std::optional<uint64_t> sendLink(uint32_t commandIndex, std::string_view frame);
+  std::optional<uint32_t> keysShard(const cmd::CommandSpec& spec, bool& crossSlot);
+  bool dispatchTransaction(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  bool dispatchInMulti(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  bool dispatchExec(uint32_t commandIndex, std::string_view frame);
+  bool dispatchBlocking(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  bool pinTransaction(uint32_t shard);
+  void endTransaction();
+  bool clientUnblock(uint32_t commandIndex);
+  void requestDone();
+
+  // Receives the dedicated connection's CLIENT ID (for CLIENT UNBLOCK).
+  struct LinkIdSink final : pool::ReplySink {
+    ClientSession* owner = nullptr;
+    int64_t id = -1;
+    void onReply(uint64_t, std::string_view frame) override;
+    void onError(uint64_t, pool::BackendError) override {}
+  };
+  // Swallows replies the client must not see (the MULTI we send when a transaction pins).
+  struct DiscardSink final : pool::ReplySink {
+    void onReply(uint64_t, std::string_view) override {}
+    void onError(uint64_t, pool::BackendError) override {}
+  };
+  struct Transaction {
+    bool multi = false;      // between MULTI and EXEC/DISCARD
+    bool aborted = false;    // a queued command was refused: EXEC answers EXECABORT
+    bool pinned = false;     // the link carries this transaction (after WATCH or a keyed command)
+    bool multiSent = false;  // the shard has seen MULTI
+    std::vector<std::string> buffered;  // keyless commands before pinning (answered +QUEUED)
+  };
   void protocolError();
   uint64_t reserveSlot(uint32_t commandIndex);
   void complete(uint64_t seq, std::string_view bytes);
@@ -110,6 +152,16 @@ class ClientSession final : public pool::ReplySink,
   std::string out_;
   size_t outSent_ = 0;
   std::string encoded_;  // inline commands re-encoded as RESP before forwarding
+  LinkIdSink linkId_;
+  DiscardSink discard_;
+  std::unique_ptr<pool::BackendConnection> link_;
+  int64_t linkShard_ = -1;
+  uint32_t linkTimeout_ = 0;
+  Mode mode_ = Mode::Shared;
+  bool waitingBarrier_ = false;
+  bool blocked_ = false;  // a blocking command is outstanding; later requests wait
+  uint64_t blockedSeq_ = 0;
+  Transaction txn_;
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> keyShard_;
   std::vector<int32_t> partOfShard_;

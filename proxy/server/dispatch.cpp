@@ -32,7 +32,7 @@ std::string errorFrame(std::string_view text) {
 }
 }  // namespace
 
-void ClientSession::dispatch(std::string_view frame) {
+bool ClientSession::dispatch(std::string_view frame) {
   const cmd::CommandSpec* spec = cmd::lookup(parser_.arg(0));
   const auto unknownIndex = static_cast<uint32_t>(worker_.cells().commandCount());
   if (spec == nullptr) {
@@ -40,24 +40,52 @@ void ClientSession::dispatch(std::string_view frame) {
     std::string_view args[16];
     const size_t n = std::min<size_t>(parser_.argc() - 1, 16);
     for (size_t i = 0; i < n; ++i) args[i] = parser_.arg(i + 1);
-    return completeError(reserveSlot(unknownIndex), errors::unknownCommand(parser_.arg(0), args, n));
+    if (txn_.multi) txn_.aborted = true;  // Redis flags the transaction on a refused command
+    completeError(reserveSlot(unknownIndex), errors::unknownCommand(parser_.arg(0), args, n));
+    return true;
   }
   const auto index = static_cast<uint32_t>(spec - cmd::allCommands().data());
-  worker_.cells().countRequest(index);
   if (!cmd::arityOk(*spec, parser_.argc())) {
-    return completeError(reserveSlot(index), errors::wrongArity(spec->name));
+    worker_.cells().countRequest(index);
+    if (txn_.multi) txn_.aborted = true;
+    completeError(reserveSlot(index), errors::wrongArity(spec->name));
+    return true;
   }
-  if (deniedByPolicy(*spec, index)) return;
-  switch (spec->strategy) {
-    case cmd::Strategy::SingleKey: return forwardSingle(*spec, index, frame);
-    case cmd::Strategy::Local: return runLocal(*spec, index, frame);
-    case cmd::Strategy::Fanout: return forwardMultiKey(*spec, index, frame);
+  if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
+  bool done = true;
+  if (spec->strategy == cmd::Strategy::Transaction) {
+    done = dispatchTransaction(*spec, index, frame);
+  } else if (spec->strategy == cmd::Strategy::Blocking) {
+    done = dispatchBlocking(*spec, index, frame);
+  } else if (txn_.multi) {
+    done = dispatchInMulti(*spec, index, frame);
+  } else if (spec->name == "client" && parser_.argc() >= 3 && ieq(parser_.arg(1), "unblock")) {
+    done = clientUnblock(index);
+  } else {
+    done = dispatchShared(*spec, index, frame);
+  }
+  if (done) worker_.cells().countRequest(index);  // a request held by a barrier counts once
+  return done;
+}
+
+// Strategies served by the worker's shared connections (or locally).
+bool ClientSession::dispatchShared(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
+  if (spec.strategy == cmd::Strategy::Local) {
+    runLocal(spec, index, frame);
+    return true;
+  }
+  if (!switchMode(Mode::Shared)) return false;
+  switch (spec.strategy) {
+    case cmd::Strategy::SingleKey: forwardSingle(spec, index, frame); break;
+    case cmd::Strategy::Fanout: forwardMultiKey(spec, index, frame); break;
     case cmd::Strategy::CoLocated:
-    case cmd::Strategy::NumKeys: return forwardCoLocated(*spec, index, frame);
-    case cmd::Strategy::Keyspace: return forwardKeyspace(*spec, index);
-    case cmd::Strategy::Broadcast: return forwardBroadcast(*spec, index, frame);
-    default: return completeError(reserveSlot(index), errors::notSupported(spec->name));
+    case cmd::Strategy::NumKeys:
+    case cmd::Strategy::Blocking: forwardCoLocated(spec, index, frame); break;
+    case cmd::Strategy::Keyspace: forwardKeyspace(spec, index); break;
+    case cmd::Strategy::Broadcast: forwardBroadcast(spec, index, frame); break;
+    default: completeError(reserveSlot(index), errors::notSupported(spec.name)); break;
   }
+  return true;
 }
 
 bool ClientSession::deniedByPolicy(const cmd::CommandSpec& spec, uint32_t index) {
@@ -81,9 +109,13 @@ std::string_view ClientSession::requestBytes(std::string_view frame) {
 }
 
 void ClientSession::forwardToShard(uint32_t shard, uint32_t index, std::string_view frame) {
+  forwardBytes(shard, index, requestBytes(frame));
+}
+
+void ClientSession::forwardBytes(uint32_t shard, uint32_t index, std::string_view bytes) {
   const uint64_t seq = reserveSlot(index);
   slots_.at(static_cast<size_t>(seq - headSeq_)).shard = shard;
-  auto error = worker_.backend(shard, id_).send(requestBytes(frame), this, seq);
+  auto error = worker_.backend(shard, id_).send(bytes, this, seq);
   if (!error) {
     ++inflight_;
     return;

@@ -1,12 +1,20 @@
-// Replies for the commands ringproxy answers locally, in Redis 7.0's wire format.
+// Replies for the commands ringproxy answers locally, in Redis 7.0's wire format: the
+// connection handshakes (PING, HELLO, SELECT, CLIENT, AUTH, RESET...) and the small
+// introspection commands, plus the dispatch to COMMAND (command_reply.cpp) and INFO
+// (info_reply.cpp).
+// Called by: ClientSession::runLocal through runLocalCommand, and the tests.
 #include "proxy/server/local_commands.h"
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 
+#include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
+#include "proxy/server/command_reply.h"
+#include "proxy/server/info_reply.h"
 
 namespace proxy {
 
@@ -139,13 +147,61 @@ void timeReply(std::string& out) {
   resp::appendBulk(out, std::to_string(us % 1000000));
 }
 
-void infoReply(const LocalInfo& info, std::string& out) {
-  std::string s = "# Server\r\nredis_version:7.0.15\r\nringproxy_version:" + std::string(info.version) +
-                  "\r\nredis_mode:standalone\r\n\r\n# Clients\r\nconnected_clients:" +
-                  std::to_string(info.connectedClients) + "\r\n\r\n# Ringproxy\r\nshards:" +
-                  std::to_string(info.shardCount) + "\r\nworkers:" + std::to_string(info.workerCount) +
-                  "\r\n";
-  resp::appendBulk(out, s);
+void infoReply(const LocalArgs& a, const LocalInfo& localInfo, std::string& out) {
+  InfoBody body = infoBody(localInfo, a);
+  // No shard counts here: the session appends the summed keyspace itself when it can.
+  if (body.keyspaceRequested) appendKeyspaceSection(body.text, KeyspaceTotals{});
+  resp::appendBulk(out, body.text);
+}
+
+// Redis's string2ll: no '+', spaces or leading zeros, and "-0" is refused.
+bool redisLong(std::string_view s, int64_t& value) {
+  const size_t digits = s.size() - (s.starts_with('-') ? 1 : 0);
+  if (digits == 0 || s.size() > 20) return false;
+  if (s[s.size() - digits] == '0' && s.size() != 1) return false;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+constexpr std::string_view kVersionLine = "Redis ver. 7.0.15\n";
+
+// Static stand-ins for Redis's generated drawings, with Redis's own credit lines.
+constexpr std::string_view kLolwut5 =
+    " +---+ +---+ +---+ +---+ +---+\n"
+    " |   | |   | |   | |   | |   |\n"
+    " +---+ +---+ +---+ +---+ +---+\n"
+    "  +---+ +---+  +---+ +---+  +---+\n"
+    "  |   |  \\   \\  |   |  /   /  |   |\n"
+    "  +---+   +---+ +---+ +---+   +---+\n"
+    "\nGeorg Nees - schotter, plotter on paper, 1968. ";
+constexpr std::string_view kLolwut6 =
+    "        .          *        .\n"
+    "   _||_     .          __\n"
+    "  |    |    ___       |  |  _\n"
+    "  | [] |   |   |  _   |[]| | |\n"
+    "__|____|___|___|_| |__|__|_|_|__\n"
+    "\nDedicated to the 8 bit game developers of past and present.\n"
+    "Original 8 bit image from Plaguemon by hikikomori. ";
+
+// LOLWUT [VERSION v] [drawing args]: Redis 7.0 draws only for versions 5 and 6 (which read
+// up to three and two integer arguments); every other version, its own 7 included, gets
+// the bare version line.
+void lolwut(const LocalArgs& a, std::string& out) {
+  int64_t version = 7;
+  size_t first = 1;
+  if (a.argc >= 3 && ieq(a.arg(1), "VERSION")) {
+    if (!redisLong(a.arg(2), version)) return resp::appendError(out, errors::kNotInteger);
+    version = static_cast<unsigned int>(version);  // Redis formats it with %u
+    first = 3;
+  }
+  const size_t numeric = version == 5 ? 3 : version == 6 ? 2 : 0;
+  for (size_t i = first; i < a.argc && i < first + numeric; ++i) {
+    int64_t ignored = 0;
+    if (!redisLong(a.arg(i), ignored)) return resp::appendError(out, errors::kNotInteger);
+  }
+  std::string text(version == 5 ? kLolwut5 : version == 6 ? kLolwut6 : std::string_view());
+  text += kVersionLine;
+  resp::appendBulk(out, text);
 }
 
 }  // namespace
@@ -153,6 +209,12 @@ void infoReply(const LocalInfo& info, std::string& out) {
 LocalAction runLocalCommand(const LocalArgs& a, LocalState& st, const LocalInfo& info,
                             std::string& out) {
   const std::string_view name = a.arg(0);
+  // The dispatcher checks arity first; checking again keeps every reply below safe to
+  // build from arguments it indexes, whoever calls.
+  if (const cmd::CommandSpec* spec = cmd::lookup(name); spec && !cmd::arityOk(*spec, a.argc)) {
+    resp::appendError(out, errors::wrongArity(spec->name));
+    return LocalAction::Reply;
+  }
   if (ieq(name, "ping")) ping(a, out);
   else if (ieq(name, "echo")) resp::appendBulk(out, a.arg(1));
   else if (ieq(name, "quit")) { resp::appendSimple(out, "OK"); return LocalAction::ReplyThenClose; }
@@ -161,13 +223,15 @@ LocalAction runLocalCommand(const LocalArgs& a, LocalState& st, const LocalInfo&
   else if (ieq(name, "client")) client(a, st, out);
   else if (ieq(name, "config")) configGet(a, out);
   else if (ieq(name, "time")) timeReply(out);
-  else if (ieq(name, "info")) infoReply(info, out);
+  else if (ieq(name, "info")) infoReply(a, info, out);
+  else if (ieq(name, "command")) commandReply(a, out);
+  else if (ieq(name, "lolwut")) lolwut(a, out);
   else if (ieq(name, "reset")) { st.name.clear(); resp::appendSimple(out, "RESET"); }
+  // Cluster-aware clients send these on every connection; a proxy is always readable.
+  else if (ieq(name, "readonly") || ieq(name, "readwrite")) resp::appendSimple(out, "OK");
   else if (ieq(name, "auth")) {
     resp::appendError(out, "ERR AUTH <password> called without any password configured for the "
                            "default user. Are you sure your configuration is correct?");
-  } else if (ieq(name, "command") && a.argc == 2 && ieq(a.arg(1), "DOCS")) {
-    resp::appendArrayHeader(out, 0);
   } else {
     resp::appendError(out, errors::notSupported(name));
   }

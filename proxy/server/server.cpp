@@ -15,6 +15,7 @@
 #include "proxy/log.h"
 #include "proxy/metrics/metrics_collector.h"
 #include "proxy/server/client_session.h"
+#include "proxy/server/health_server.h"
 #include "proxy/server/worker.h"
 
 namespace proxy {
@@ -34,10 +35,14 @@ struct Server::Impl {
   uint64_t nextClientId = 1;
   std::shared_ptr<metrics::MetricsCollector> collector;
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<HealthServer> health;
 
   void startWorkers(std::shared_ptr<const routing::HashRing> ring);
   void startListener();
   void startMetrics();
+  void startHealth();
+  bool anyShardUp() const;
+  void shutdown();
   void accept();
   void onAccepted(Worker& worker, tcp::socket socket);
   size_t connectedClients() const;
@@ -83,6 +88,47 @@ void Server::Impl::startMetrics() {
     throw std::runtime_error("metrics.listen: cannot serve on " + config->metrics.listen.str() + ": " + e.what());
   }
   exposer->RegisterCollectable(collector);
+}
+
+bool Server::Impl::anyShardUp() const {
+  for (const auto& w : workers) {
+    for (size_t s = 0; s < w->cells().shardCount(); ++s) {
+      if (w->cells().shard(s).connectionsUp.get() > 0) return true;
+    }
+  }
+  return false;
+}
+
+void Server::Impl::startHealth() {
+  if (!config->health.enabled) return;
+  // Called on civetweb threads: reads the workers' atomic gauges only.
+  health = std::make_unique<HealthServer>(config->health.listen.str(), [this] { return anyShardUp(); });
+}
+
+// civetweb's stop waits out a 2 s poll unless a connection wakes its listener.
+static void wakeHttpListener(const config::Endpoint& ep) {
+  boost::system::error_code ec;
+  asio::io_context io;
+  tcp::socket s(io);
+  auto addr = asio::ip::make_address(ep.host == "0.0.0.0" ? "127.0.0.1" : ep.host, ec);
+  if (!ec) s.connect(tcp::endpoint(addr, ep.port), ec);
+}
+
+// Order matters: the main io_context still owns an aborted accept whose socket belongs to
+// a worker's io_context, so it is drained before the workers go.
+void Server::Impl::shutdown() {
+  acceptor.reset();
+  ioc.restart();
+  ioc.poll();
+  workers.clear();
+  if (exposer) {
+    wakeHttpListener(config->metrics.listen);
+    exposer.reset();
+  }
+  if (health) {
+    wakeHttpListener(config->health.listen);
+    health.reset();
+  }
 }
 
 size_t Server::Impl::connectedClients() const {
@@ -148,6 +194,7 @@ int Server::run() {
   impl_->startWorkers(ring);
   impl_->startListener();
   impl_->startMetrics();
+  impl_->startHealth();
   logx::info("ringproxy started listen=" + cfg.listen.str() + " workers=" +
              std::to_string(impl_->workers.size()) + " shards=" + std::to_string(cfg.shards.size()) +
              " distribution=" + (cfg.ring.distribution == routing::Distribution::Ketama ? "ketama" : "vnodes") +
@@ -155,7 +202,7 @@ int Server::run() {
              std::to_string(ring->digest()) +
              (cfg.metrics.enabled ? " metrics=" + cfg.metrics.listen.str() : std::string()));
   impl_->ioc.run();
-  impl_->workers.clear();
+  impl_->shutdown();
   logx::info("ringproxy stopped");
   return 0;
 }

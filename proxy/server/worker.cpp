@@ -37,19 +37,34 @@ Worker::~Worker() {
   if (thread_.joinable()) stop();
 }
 
+namespace {
+pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s) {
+  pool::BackendOptions o;
+  o.host = cfg.shards[s].address.host;
+  o.port = cfg.shards[s].address.port;
+  o.shardName = cfg.shards[s].name;
+  o.connectTimeoutMs = cfg.backend.connectTimeoutMs;
+  o.timeoutMs = cfg.backend.timeoutMs;
+  o.maxPending = cfg.backend.maxPending;
+  o.maxBufferBytes = cfg.backend.maxBufferBytes;
+  return o;
+}
+}  // namespace
+
+std::unique_ptr<pool::BackendConnection> Worker::makeLink(uint32_t shard, uint32_t timeoutMs) {
+  pool::BackendOptions o = backendOptions(*snapshot_.config, shard);
+  o.timeoutMs = timeoutMs;
+  auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, counters_[shard].get(), this);
+  link->start();
+  return link;
+}
+
 void Worker::connectBackends() {
   const config::ProxyConfig& cfg = *snapshot_.config;
   backends_.resize(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
     counters_.push_back(std::make_unique<ShardCounters>(cells_.shard(s)));
-    pool::BackendOptions o;
-    o.host = cfg.shards[s].address.host;
-    o.port = cfg.shards[s].address.port;
-    o.shardName = cfg.shards[s].name;
-    o.connectTimeoutMs = cfg.backend.connectTimeoutMs;
-    o.timeoutMs = cfg.backend.timeoutMs;
-    o.maxPending = cfg.backend.maxPending;
-    o.maxBufferBytes = cfg.backend.maxBufferBytes;
+    const pool::BackendOptions o = backendOptions(cfg, s);
     for (uint32_t c = 0; c < std::max(1u, cfg.backend.connections); ++c) {
       backends_[s].push_back(
           std::make_unique<pool::BackendConnection>(*ioc_, o, counters_[s].get(), this));

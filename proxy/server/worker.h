@@ -59,6 +59,9 @@ class Worker final : public pool::BatchHooks {
   void endBatch() override;
   const RoutingSnapshot& snapshot() const { return snapshot_; }
   pool::BackendConnection& backend(uint32_t shard, uint64_t clientId);
+  // A dedicated connection to `shard` for one session (transactions, blocking commands,
+  // pub/sub), already connecting. timeoutMs 0 = no request timeout.
+  std::unique_ptr<pool::BackendConnection> makeLink(uint32_t shard, uint32_t timeoutMs);
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
   size_t nextRotation() { return rotation_++; }
