@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <array>
+#include <map>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "proxy/resp/request_parser.h"
 #include "proxy/server/fanout.h"
 #include "proxy/server/local_commands.h"
+#include "proxy/server/pubsub_state.h"
 
 namespace cmd {
 struct CommandSpec;
@@ -91,7 +93,7 @@ class ClientSession final : public pool::ReplySink,
   // session_links.cpp: the session's dedicated backend connection, used for transactions
   // (MULTI/EXEC pinned to one shard) and blocking commands. Switching between it and the
   // shared connections waits until nothing is in flight, so a pipeline keeps its order.
-  enum class Mode : uint8_t { Shared, Link };
+  enum class Mode : uint8_t { Shared, Link, PubSub };
   bool switchMode(Mode mode);
   bool useLink(uint32_t shard, uint32_t timeoutMs);
   std::optional<uint64_t> sendLink(uint32_t commandIndex, std::string_view frame);
@@ -104,6 +106,20 @@ class ClientSession final : public pool::ReplySink,
   void endTransaction();
   bool clientUnblock(uint32_t commandIndex);
   void requestDone();
+
+  // pubsub.cpp: subscriptions on dedicated per-shard connections (see pubsub_state.h).
+  bool dispatchPubSub(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  bool dispatchInPubSubMode(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void subscribeCommand(std::string_view name, uint32_t commandIndex);
+  void sendSubscriptions(std::string_view verb, const std::map<uint32_t, std::vector<std::string>>& byShard);
+  pool::BackendConnection& pubsubLink(uint32_t shard);
+  void forwardPubSubIntrospection(uint32_t commandIndex, std::string_view frame);
+  void emitPush(std::string_view bytes);
+  void releaseConfirmed();
+  void leavePubSubIfEmpty();
+  void onPubSubFrame(uint32_t shard, std::string_view frame);
+  void onPubSubLost(uint32_t shard);
+  friend struct PubSubLinkSink;
 
   // Receives the dedicated connection's CLIENT ID (for CLIENT UNBLOCK).
   struct LinkIdSink final : pool::ReplySink {
@@ -162,6 +178,7 @@ class ClientSession final : public pool::ReplySink,
   bool blocked_ = false;  // a blocking command is outstanding; later requests wait
   uint64_t blockedSeq_ = 0;
   Transaction txn_;
+  PubSubState pubsub_;
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> keyShard_;
   std::vector<int32_t> partOfShard_;

@@ -53,7 +53,11 @@ bool ClientSession::dispatch(std::string_view frame) {
   }
   if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
   bool done = true;
-  if (spec->strategy == cmd::Strategy::Transaction) {
+  if (pubsub_.active) {
+    done = dispatchInPubSubMode(*spec, index, frame);
+  } else if (spec->strategy == cmd::Strategy::PubSub) {
+    done = dispatchPubSub(*spec, index, frame);
+  } else if (spec->strategy == cmd::Strategy::Transaction) {
     done = dispatchTransaction(*spec, index, frame);
   } else if (spec->strategy == cmd::Strategy::Blocking) {
     done = dispatchBlocking(*spec, index, frame);

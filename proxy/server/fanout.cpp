@@ -1,6 +1,7 @@
 // Fanout merges. Shard replies are scanned into element spans and copied, not rebuilt.
 #include "proxy/server/fanout.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "proxy/errors.h"
@@ -92,6 +93,8 @@ std::string Fanout::merge() const {
     case Merge::ArrayAnd: return mergeAnd();
     case Merge::AnyNonNil: return mergeAnyNonNil();
     case Merge::Scan: return mergeScan();
+    case Merge::PairSum: return mergePairSum();
+    case Merge::MaxInteger: return mergeMax();
   }
   return errorFrame("ERR internal: unknown merge");
 }
@@ -190,6 +193,45 @@ std::string Fanout::mergeScan() const {
   std::string out = "*2\r\n";
   resp::appendBulk(out, std::to_string(next));
   out.append(parts[1]);
+  return out;
+}
+
+std::string Fanout::mergePairSum() const {
+  std::vector<std::string_view> first;
+  std::vector<std::string_view> one;
+  std::vector<int64_t> sums;
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    if (!resp::splitArray(parts_[i].reply, one) || one.size() % 2 != 0) {
+      return errorFrame(errors::backendProtocol(parts_[i].shardName));
+    }
+    if (i == 0) {
+      first = one;
+      sums.assign(one.size() / 2, 0);
+    }
+    if (one.size() != first.size()) return errorFrame(errors::backendProtocol(parts_[i].shardName));
+    for (size_t k = 0; k < sums.size(); ++k) {
+      int64_t v = 0;
+      if (parseInteger(one[2 * k + 1], v)) sums[k] += v;
+    }
+  }
+  std::string out;
+  resp::appendArrayHeader(out, first.size());
+  for (size_t k = 0; k < sums.size(); ++k) {
+    out.append(first[2 * k]);
+    resp::appendInteger(out, sums[k]);
+  }
+  return out;
+}
+
+std::string Fanout::mergeMax() const {
+  int64_t best = 0;
+  for (const FanoutPart& p : parts_) {
+    int64_t v = 0;
+    if (!parseInteger(p.reply, v)) return errorFrame(errors::backendProtocol(p.shardName));
+    best = std::max(best, v);
+  }
+  std::string out;
+  resp::appendInteger(out, best);
   return out;
 }
 

@@ -26,6 +26,8 @@ enum class Merge : uint8_t {
   ArrayAnd,      // SCRIPT EXISTS: 1 only where every shard has it
   AnyNonNil,     // RANDOMKEY: a non-nil reply, starting from a rotating shard
   Scan,          // SCAN on one shard: the shard's cursor re-encoded with the shard index
+  PairSum,       // PUBSUB NUMSUB: [name, count, ...] with counts summed across shards
+  MaxInteger,    // PUBSUB NUMPAT
 };
 
 // SCAN cursors seen by clients carry the shard index in their low bits.
@@ -81,6 +83,8 @@ class Fanout final : public pool::ReplySink {
   std::string mergeAnd() const;
   std::string mergeAnyNonNil() const;
   std::string mergeScan() const;
+  std::string mergePairSum() const;
+  std::string mergeMax() const;
   const FanoutPart* firstFailure() const;
 
   FanoutTarget& target_;
