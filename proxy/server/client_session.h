@@ -88,6 +88,7 @@ class ClientSession final : public pool::ReplySink,
   void forwardScan(uint32_t commandIndex);
   void forwardBroadcast(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  void forwardInfoKeyspace(uint32_t commandIndex, std::string prefix);
   void startFanout(Fanout* fanout);
 
   // session_links.cpp: the session's dedicated backend connection, used for transactions

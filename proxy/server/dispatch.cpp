@@ -3,6 +3,8 @@
 // Single-shard commands forward the client's original frame bytes.
 #include <boost/asio/ip/tcp.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -11,7 +13,9 @@
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
 #include "proxy/server/client_session.h"
+#include "proxy/server/blocked_registry.h"
 #include "proxy/server/command_policy.h"
+#include "proxy/server/info_reply.h"
 #include "proxy/server/worker.h"
 
 namespace proxy {
@@ -264,16 +268,48 @@ void ClientSession::forwardBroadcast(const cmd::CommandSpec&, uint32_t index, st
   forwardAllShards(index, Merge::SameReply);
 }
 
+// INFO's keyspace section is the sum of every shard's db0. It reads, so it needs no
+// connection-switch barrier: its reply still leaves in order through the FIFO.
+void ClientSession::forwardInfoKeyspace(uint32_t index, std::string prefix) {
+  const size_t shards = worker_.snapshot().ring->shards().size();
+  auto* fanout = new Fanout(*this, reserveSlot(index), Merge::InfoKeyspace);
+  fanout->setPrefix(std::move(prefix));
+  const std::string command = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
+  for (uint32_t s = 0; s < shards; ++s) {
+    FanoutPart& part = fanout->parts().emplace_back();
+    part.shard = s;
+    part.shardName = worker_.shardName(s);
+    part.command = command;
+  }
+  startFanout(fanout);
+}
+
 void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::string_view) {
   if (spec.name == "config" && parser_.argc() > 1 && !ieq(parser_.arg(1), "get")) {
     // Allowed by policy (else it was refused before): applies to every shard.
     if (ieq(parser_.arg(1), "set") || ieq(parser_.arg(1), "resetstat")) return forwardAllShards(index, Merge::AllOk);
   }
   LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
+  const ProcessStats& ps = worker_.processStats();
   LocalInfo info;
   info.shardCount = worker_.snapshot().ring->shards().size();
-  info.connectedClients = static_cast<size_t>(std::max<int64_t>(0, worker_.cells().clients.get()));
+  info.workerCount = ps.workers;
+  info.connectedClients = ps.connectedClients();
+  info.blockedClients = BlockedRegistry::instance().size();
+  info.totalConnections = ps.totalConnections.load(std::memory_order_relaxed);
+  info.uptimeSeconds = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now() - ps.start).count();
+  info.processId = ::getpid();
+  info.tcpPort = ps.port;
   info.version = "0.1.0";
+  if (spec.name == "info") {
+    info.totalCommands = ps.totalCommands();
+    InfoBody body = infoBody(info, args);
+    if (body.keyspaceRequested) return forwardInfoKeyspace(index, std::move(body.text));
+    std::string reply;
+    resp::appendBulk(reply, body.text);
+    return complete(reserveSlot(index), reply);
+  }
   std::string reply;
   const LocalAction action = runLocalCommand(args, local_, info, reply);
   complete(reserveSlot(index), reply);

@@ -7,6 +7,7 @@
 #include "proxy/errors.h"
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/resp/resp_writer.h"
+#include "proxy/server/info_reply.h"
 
 namespace proxy {
 
@@ -95,6 +96,7 @@ std::string Fanout::merge() const {
     case Merge::Scan: return mergeScan();
     case Merge::PairSum: return mergePairSum();
     case Merge::MaxInteger: return mergeMax();
+    case Merge::InfoKeyspace: return mergeInfoKeyspace();
   }
   return errorFrame("ERR internal: unknown merge");
 }
@@ -232,6 +234,38 @@ std::string Fanout::mergeMax() const {
   }
   std::string out;
   resp::appendInteger(out, best);
+  return out;
+}
+
+namespace {
+// The value of `field=` in a "db0:keys=1,expires=0,avg_ttl=0" line; 0 when absent.
+uint64_t infoField(std::string_view line, std::string_view field) {
+  const size_t at = line.find(field);
+  if (at == std::string_view::npos) return 0;
+  uint64_t v = 0;
+  const char* begin = line.data() + at + field.size();
+  std::from_chars(begin, line.data() + line.size(), v);
+  return v;
+}
+}  // namespace
+
+std::string Fanout::mergeInfoKeyspace() const {
+  KeyspaceTotals totals;
+  uint64_t ttlWeighted = 0;
+  for (const FanoutPart& p : parts_) {
+    const size_t at = p.reply.find("db0:");
+    if (at == std::string::npos) continue;
+    const std::string_view line(p.reply.data() + at, p.reply.find("\r\n", at) - at);
+    const uint64_t expires = infoField(line, "expires=");
+    totals.keys += infoField(line, "keys=");
+    totals.expires += expires;
+    ttlWeighted += infoField(line, "avg_ttl=") * expires;
+  }
+  if (totals.expires > 0) totals.avgTtl = ttlWeighted / totals.expires;
+  std::string text = prefix_;
+  appendKeyspaceSection(text, totals);
+  std::string out;
+  resp::appendBulk(out, text);
   return out;
 }
 

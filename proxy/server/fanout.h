@@ -28,6 +28,7 @@ enum class Merge : uint8_t {
   Scan,          // SCAN on one shard: the shard's cursor re-encoded with the shard index
   PairSum,       // PUBSUB NUMSUB: [name, count, ...] with counts summed across shards
   MaxInteger,    // PUBSUB NUMPAT
+  InfoKeyspace,  // INFO: the proxy's own sections (prefix) + db0 summed over the shards
 };
 
 // SCAN cursors seen by clients carry the shard index in their low bits.
@@ -63,6 +64,8 @@ class Fanout final : public pool::ReplySink {
     scanShard_ = shard;
     scanShards_ = shardCount;
   }
+  // InfoKeyspace: the INFO text before the keyspace section.
+  void setPrefix(std::string prefix) { prefix_ = std::move(prefix); }
   // AnyNonNil: where to start looking.
   void setStart(size_t start) { start_ = start; }
   // Marks part `i` as failed before it was sent (the shard could not take it).
@@ -85,6 +88,7 @@ class Fanout final : public pool::ReplySink {
   std::string mergeScan() const;
   std::string mergePairSum() const;
   std::string mergeMax() const;
+  std::string mergeInfoKeyspace() const;
   const FanoutPart* firstFailure() const;
 
   FanoutTarget& target_;
@@ -96,6 +100,7 @@ class Fanout final : public pool::ReplySink {
   uint32_t scanShard_ = 0;
   uint32_t scanShards_ = 1;
   size_t start_ = 0;
+  std::string prefix_;
   bool sealed_ = false;
 };
 

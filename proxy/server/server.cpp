@@ -36,6 +36,7 @@ struct Server::Impl {
   std::shared_ptr<metrics::MetricsCollector> collector;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<HealthServer> health;
+  ProcessStats stats;
 
   void startWorkers(std::shared_ptr<const routing::HashRing> ring);
   void startListener();
@@ -53,10 +54,21 @@ void Server::Impl::startWorkers(std::shared_ptr<const routing::HashRing> ring) {
   size_t n = config->threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   RoutingSnapshot snap{config, std::move(ring)};
+  stats.workers = n;
+  stats.port = config->listen.port;
+  stats.connectedClients = [this] { return connectedClients(); };
+  stats.totalCommands = [this] {
+    uint64_t total = 0;
+    for (const auto& w : workers) {
+      for (size_t c = 0; c <= w->cells().commandCount(); ++c) total += w->cells().requests(c);
+    }
+    return total;
+  };
   for (size_t i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<Worker>(i, snap, cmd::allCommands().size()));
-    workers.back()->start();
+    workers.back()->setProcessStats(&stats);
   }
+  for (auto& w : workers) w->start();
 }
 
 void Server::Impl::startListener() {
@@ -157,6 +169,7 @@ void Server::Impl::onAccepted(Worker& worker, tcp::socket socket) {
     socket.close(ignored);
     return;
   }
+  stats.totalConnections.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<ClientSession>(worker, std::move(socket), nextClientId++);
   asio::post(worker.ioc(), [&worker, session] { worker.addSession(session); });
 }

@@ -5,7 +5,9 @@
 // Created by proxy::Server; used by ClientSession (same thread).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -24,6 +26,17 @@ class io_context;
 namespace proxy {
 
 class ClientSession;
+
+// Process-wide facts some replies (INFO, HELLO) need; owned by Server, read by every
+// worker. The callbacks only read atomics, so any thread may call them.
+struct ProcessStats {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  size_t workers = 0;
+  uint16_t port = 0;
+  std::function<size_t()> connectedClients;
+  std::function<uint64_t()> totalCommands;
+  std::atomic<uint64_t> totalConnections{0};
+};
 
 // What a worker routes with; replaced as a whole (immutable snapshot swapped by pointer).
 struct RoutingSnapshot {
@@ -64,6 +77,8 @@ class Worker final : public pool::BatchHooks {
   std::unique_ptr<pool::BackendConnection> makeLink(uint32_t shard, uint32_t timeoutMs);
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
+  void setProcessStats(const ProcessStats* stats) { stats_ = stats; }
+  const ProcessStats& processStats() const { return *stats_; }
   size_t nextRotation() { return rotation_++; }
   metrics::WorkerCells& cells() { return cells_; }
   std::vector<char>& scratch() { return scratch_; }
@@ -93,6 +108,7 @@ class Worker final : public pool::BatchHooks {
   std::vector<char> scratch_;
   bool shuttingDown_ = false;
   CommandPolicy policy_;
+  const ProcessStats* stats_ = nullptr;
   size_t rotation_ = 0;
 };
 
