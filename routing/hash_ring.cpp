@@ -58,13 +58,6 @@ bool pointLess(const HashRing::Point& a, const HashRing::Point& b) {
   return a.value != b.value ? a.value < b.value : a.shard < b.shard;
 }
 
-// First point at or after `position`, wrapping past the top of the circle.
-uint32_t ownerAt(const std::vector<HashRing::Point>& points, uint64_t position) {
-  auto it = std::lower_bound(points.begin(), points.end(), position,
-                             [](const HashRing::Point& p, uint64_t v) { return p.value < v; });
-  if (it == points.end()) it = points.begin();
-  return it->shard;
-}
 
 bool validateShards(const std::vector<ShardSpec>& shards, std::string* error) {
   if (shards.empty()) return fail(error, "ring needs at least one shard");
@@ -173,6 +166,7 @@ std::shared_ptr<const HashRing> HashRing::build(std::vector<ShardSpec> shards, R
   } else {
     ring->buildKetama();
   }
+  ring->buildIndex();
   return ring;
 }
 
@@ -233,12 +227,35 @@ uint32_t HashRing::ownerOfRoutingKey(std::string_view routingKey) const {
   if (options_.distribution == Distribution::Ketama) {
     // server_pool_hash: an empty key is not hashed, it lands at position 0.
     const uint32_t hash = routingKey.empty() ? 0 : twemproxyHash(options_.hash, routingKey);
-    return ownerAt(points_, hash);
+    return ownerAt(hash);
   }
   const uint64_t hash = options_.hash == HashKind::Fnv1a64
                             ? fnv1a64(routingKey)
                             : uint64_t{twemproxyHash(options_.hash, routingKey)};
-  return ownerAt(points_, mix64(hash));
+  return ownerAt(mix64(hash));
+}
+
+void HashRing::buildIndex() {
+  // Ketama positions are 32-bit, ours 64-bit: the index uses the top 16 bits of either.
+  indexShift_ = options_.distribution == Distribution::Ketama ? 16 : 48;
+  constexpr size_t kBuckets = size_t{1} << 16;
+  index_.assign(kBuckets + 1, static_cast<uint32_t>(points_.size()));
+  size_t p = 0;
+  for (size_t b = 0; b < kBuckets; ++b) {
+    while (p < points_.size() && (points_[p].value >> indexShift_) < b) ++p;
+    index_[b] = static_cast<uint32_t>(p);
+  }
+}
+
+// First point at or after `position`, wrapping past the top of the circle.
+uint32_t HashRing::ownerAt(uint64_t position) const {
+  const size_t bucket = static_cast<size_t>(position >> indexShift_);
+  auto first = points_.begin() + index_[bucket];
+  auto last = points_.begin() + index_[bucket + 1];
+  auto it = std::lower_bound(first, last, position,
+                             [](const Point& pt, uint64_t v) { return pt.value < v; });
+  if (it == points_.end()) it = points_.begin();
+  return it->shard;
 }
 
 }  // namespace routing

@@ -61,10 +61,16 @@ class HashRing {
   HashRing() = default;
   void buildVnodes();
   void buildKetama();
+  void buildIndex();
+  uint32_t ownerAt(uint64_t position) const;
 
   std::vector<ShardSpec> shards_;
   RingOptions options_;
   std::vector<Point> points_;  // sorted by value
+  // index_[b] = first point whose top 16 bits are >= b: a lookup searches one bucket of a
+  // few points instead of the whole ring (10 keys of an MGET are 10 lookups).
+  std::vector<uint32_t> index_;
+  unsigned indexShift_ = 48;
   uint64_t digest_ = 0;
 };
 

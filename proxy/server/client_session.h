@@ -183,6 +183,7 @@ class ClientSession final : public pool::ReplySink,
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> keyShard_;
   std::vector<int32_t> partOfShard_;
+  std::vector<uint32_t> keysPerPart_;
   size_t inflight_ = 0;
   Clock::time_point batchStart_;
   bool readArmed_ = false;

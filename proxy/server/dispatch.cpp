@@ -96,14 +96,10 @@ bool ClientSession::dispatchShared(const cmd::CommandSpec& spec, uint32_t index,
   return true;
 }
 
-bool ClientSession::deniedByPolicy(const cmd::CommandSpec& spec, uint32_t index) {
-  const CommandPolicy& policy = worker_.policy();
-  if (!policy.anyDenied()) return false;
-  const std::string sub = parser_.argc() > 1 ? lowerCopy(parser_.arg(1)) : std::string();
-  if (!policy.denied(spec.name, sub)) return false;
-  const bool bySub = !policy.denied(spec.name, {});
-  completeError(reserveSlot(index),
-                deniedText(bySub ? std::string(spec.name) + "|" + sub : std::string(spec.name)));
+bool ClientSession::deniedByPolicy(const cmd::CommandSpec&, uint32_t index) {
+  const std::string entry = worker_.policy().denied(index, parser_.argc() > 1 ? parser_.arg(1) : std::string_view());
+  if (entry.empty()) return false;
+  completeError(reserveSlot(index), deniedText(entry));
   return true;
 }
 
@@ -139,10 +135,10 @@ void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index, 
 }
 
 void ClientSession::startFanout(Fanout* fanout) {
-  auto& parts = fanout->parts();
-  for (size_t p = 0; p < parts.size(); ++p) {
-    auto error = worker_.backend(parts[p].shard, id_).send(parts[p].command, fanout, p);
-    if (error) fanout->failPart(p, errorFrame(backendErrorText(parts[p].shardName, *error)));
+  for (size_t p = 0; p < fanout->partCount(); ++p) {
+    FanoutPart& part = fanout->part(p);
+    auto error = worker_.backend(part.shard, id_).send(part.command, fanout, p);
+    if (error) fanout->failPart(p, errorFrame(backendErrorText(*part.shardName, *error)));
   }
   ++inflight_;  // before sealed(): it may complete at once
   fanout->sealed();
@@ -164,27 +160,26 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
 
   const Merge merge = spec.name == "mget" ? Merge::ArrayInOrder : spec.name == "mset" ? Merge::AllOk
                                                                                      : Merge::SumIntegers;
-  auto* fanout = new Fanout(*this, reserveSlot(index), merge);
-  auto& parts = fanout->parts();
+  Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), merge);
   partOfShard_.assign(ring.shards().size(), -1);
-  std::vector<uint32_t> perPart;
+  keysPerPart_.clear();
   for (size_t k = 0; k < keys; ++k) {
     int32_t& p = partOfShard_[keyShard_[k]];
     if (p < 0) {
-      p = static_cast<int32_t>(parts.size());
-      parts.emplace_back().shard = keyShard_[k];
-      parts.back().shardName = worker_.shardName(keyShard_[k]);
-      perPart.push_back(0);
+      p = static_cast<int32_t>(fanout->partCount());
+      fanout->addPart(keyShard_[k], worker_.shardName(keyShard_[k]));
+      keysPerPart_.push_back(0);
     }
-    if (merge == Merge::ArrayInOrder) fanout->order().emplace_back(p, perPart[p]);
-    ++perPart[p];
+    if (merge == Merge::ArrayInOrder) fanout->order().emplace_back(p, keysPerPart_[p]);
+    ++keysPerPart_[p];
   }
-  for (size_t p = 0; p < parts.size(); ++p) {
-    resp::appendArrayHeader(parts[p].command, 1 + perPart[p] * step);
-    resp::appendBulk(parts[p].command, spec.name);
+  for (size_t p = 0; p < fanout->partCount(); ++p) {
+    std::string& cmd = fanout->part(p).command;
+    resp::appendArrayHeader(cmd, 1 + keysPerPart_[p] * step);
+    resp::appendBulk(cmd, spec.name);
   }
   for (size_t k = 0; k < keys; ++k) {
-    std::string& cmd = parts[partOfShard_[keyShard_[k]]].command;
+    std::string& cmd = fanout->part(partOfShard_[keyShard_[k]]).command;
     for (size_t j = 0; j < step; ++j) resp::appendBulk(cmd, parser_.arg(1 + k * step + j));
   }
   startFanout(fanout);
@@ -213,16 +208,11 @@ void ClientSession::forwardCoLocated(const cmd::CommandSpec& spec, uint32_t inde
 // The same command (arguments from `firstArg` on, with the name) to every shard.
 void ClientSession::forwardAllShards(uint32_t index, Merge merge, size_t firstArg) {
   const size_t shards = worker_.snapshot().ring->shards().size();
-  auto* fanout = new Fanout(*this, reserveSlot(index), merge);
+  Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), merge);
   std::string command;
   resp::appendArrayHeader(command, parser_.argc() - firstArg);
   for (size_t i = firstArg; i < parser_.argc(); ++i) resp::appendBulk(command, parser_.arg(i));
-  for (uint32_t s = 0; s < shards; ++s) {
-    FanoutPart& part = fanout->parts().emplace_back();
-    part.shard = s;
-    part.shardName = worker_.shardName(s);
-    part.command = command;
-  }
+  for (uint32_t s = 0; s < shards; ++s) fanout->addPart(s, worker_.shardName(s)).command = command;
   fanout->setStart(worker_.nextRotation() % shards);
   startFanout(fanout);
 }
@@ -246,11 +236,9 @@ void ClientSession::forwardScan(uint32_t index) {
     return completeError(reserveSlot(index), "ERR invalid cursor");
   }
   const auto shard = static_cast<uint32_t>(cursor & kScanShardMask);
-  auto* fanout = new Fanout(*this, reserveSlot(index), Merge::Scan);
+  Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), Merge::Scan);
   fanout->setScan(shard, static_cast<uint32_t>(shards));
-  FanoutPart& part = fanout->parts().emplace_back();
-  part.shard = shard;
-  part.shardName = worker_.shardName(shard);
+  FanoutPart& part = fanout->addPart(shard, worker_.shardName(shard));
   resp::appendArrayHeader(part.command, parser_.argc());
   resp::appendBulk(part.command, "scan");
   resp::appendBulk(part.command, std::to_string(cursor >> kScanShardBits));
@@ -272,14 +260,10 @@ void ClientSession::forwardBroadcast(const cmd::CommandSpec&, uint32_t index, st
 // connection-switch barrier: its reply still leaves in order through the FIFO.
 void ClientSession::forwardInfoKeyspace(uint32_t index, std::string prefix) {
   const size_t shards = worker_.snapshot().ring->shards().size();
-  auto* fanout = new Fanout(*this, reserveSlot(index), Merge::InfoKeyspace);
+  Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), Merge::InfoKeyspace);
   fanout->setPrefix(std::move(prefix));
-  const std::string command = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
   for (uint32_t s = 0; s < shards; ++s) {
-    FanoutPart& part = fanout->parts().emplace_back();
-    part.shard = s;
-    part.shardName = worker_.shardName(s);
-    part.command = command;
+    fanout->addPart(s, worker_.shardName(s)).command = "*2\r\n$4\r\nINFO\r\n$8\r\nkeyspace\r\n";
   }
   startFanout(fanout);
 }

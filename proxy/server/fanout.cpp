@@ -1,4 +1,5 @@
-// Fanout merges. Shard replies are scanned into element spans and copied, not rebuilt.
+// Fanout merges and the per-worker pool. Shard replies are scanned into element spans and
+// copied, not rebuilt; every buffer is reused across requests.
 #include "proxy/server/fanout.h"
 
 #include <algorithm>
@@ -18,10 +19,9 @@ bool parseInteger(std::string_view frame, int64_t& out) {
   return std::from_chars(frame.data() + 1, end, out).ec == std::errc();
 }
 
-std::string errorFrame(std::string_view text) {
-  std::string f;
-  resp::appendError(f, text);
-  return f;
+void protocolError(std::string& out, const FanoutPart& p) {
+  out.clear();
+  resp::appendError(out, errors::backendProtocol(*p.shardName));
 }
 }  // namespace
 
@@ -36,8 +36,47 @@ std::string backendErrorText(std::string_view shard, pool::BackendError error) {
   return errors::backendUnavailable(shard);
 }
 
-Fanout::Fanout(FanoutTarget& target, uint64_t seq, Merge merge)
-    : target_(target), seq_(seq), merge_(merge) {}
+Fanout* FanoutPool::acquire(FanoutTarget& target, uint64_t seq, Merge merge) {
+  std::unique_ptr<Fanout> f;
+  if (idle_.empty()) {
+    f = std::make_unique<Fanout>(*this);
+  } else {
+    f = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  f->reset(target, seq, merge);
+  return f.release();
+}
+
+void FanoutPool::release(Fanout* fanout) {
+  std::unique_ptr<Fanout> owned(fanout);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(owned));
+}
+
+void Fanout::reset(FanoutTarget& target, uint64_t seq, Merge merge) {
+  target_ = &target;
+  seq_ = seq;
+  merge_ = merge;
+  used_ = 0;
+  order_.clear();
+  outstanding_ = 0;
+  sealed_ = false;
+  scanShard_ = 0;
+  scanShards_ = 1;
+  start_ = 0;
+  prefix_.clear();
+}
+
+FanoutPart& Fanout::addPart(uint32_t shard, const std::string& shardName) {
+  if (used_ == parts_.size()) parts_.emplace_back();
+  FanoutPart& p = parts_[used_++];
+  p.shard = shard;
+  p.shardName = &shardName;
+  p.command.clear();
+  p.reply.clear();
+  p.failed = false;
+  return p;
+}
 
 void Fanout::failPart(size_t i, std::string frame) {
   parts_[i].failed = true;
@@ -46,145 +85,135 @@ void Fanout::failPart(size_t i, std::string frame) {
 
 void Fanout::sealed() {
   sealed_ = true;
-  for (const FanoutPart& p : parts_) {
-    if (!p.failed && p.reply.empty()) ++outstanding_;
+  for (size_t i = 0; i < used_; ++i) {
+    if (!parts_[i].failed && parts_[i].reply.empty()) ++outstanding_;
   }
-  if (outstanding_ == 0) {
-    target_.completeFanout(seq_, merge());
-    delete this;
-  }
+  if (outstanding_ == 0) finish();
 }
 
 void Fanout::onReply(uint64_t part, std::string_view frame) {
   FanoutPart& p = parts_[part];
   p.reply.assign(frame.data(), frame.size());
   p.failed = !frame.empty() && frame[0] == '-';
-  partDone();
+  if (sealed_ && --outstanding_ == 0) finish();
 }
 
 void Fanout::onError(uint64_t part, pool::BackendError error) {
   FanoutPart& p = parts_[part];
-  failPart(part, errorFrame(backendErrorText(p.shardName, error)));
-  partDone();
+  p.failed = true;
+  p.reply.clear();
+  resp::appendError(p.reply, backendErrorText(*p.shardName, error));
+  if (sealed_ && --outstanding_ == 0) finish();
 }
 
-void Fanout::partDone() {
-  if (!sealed_ || --outstanding_ > 0) return;
-  target_.completeFanout(seq_, merge());
-  delete this;
+void Fanout::finish() {
+  result_.clear();
+  merge(result_);
+  target_->completeFanout(seq_, result_);
+  pool_.release(this);
 }
 
 const FanoutPart* Fanout::firstFailure() const {
-  for (const FanoutPart& p : parts_) {
-    if (p.failed) return &p;
+  for (size_t i = 0; i < used_; ++i) {
+    if (parts_[i].failed) return &parts_[i];
   }
   return nullptr;
 }
 
 // A failed shard fails the whole command: a Redis client cannot tell a per-key error
 // inside an MGET reply from a value, and a nil would claim the key is missing.
-std::string Fanout::merge() const {
-  if (const FanoutPart* f = firstFailure()) return f->reply;
+void Fanout::merge(std::string& out) {
+  if (const FanoutPart* f = firstFailure()) return void(out.append(f->reply));
   switch (merge_) {
-    case Merge::ArrayInOrder: return mergeArrayInOrder();
-    case Merge::SumIntegers: return mergeSum();
-    case Merge::AllOk: return "+OK\r\n";
-    case Merge::SameReply: return parts_.empty() ? std::string("+OK\r\n") : parts_.front().reply;
-    case Merge::ArrayConcat: return mergeConcat();
-    case Merge::ArrayAnd: return mergeAnd();
-    case Merge::AnyNonNil: return mergeAnyNonNil();
-    case Merge::Scan: return mergeScan();
-    case Merge::PairSum: return mergePairSum();
-    case Merge::MaxInteger: return mergeMax();
-    case Merge::InfoKeyspace: return mergeInfoKeyspace();
+    case Merge::ArrayInOrder: return mergeArrayInOrder(out);
+    case Merge::SumIntegers: return mergeSum(out);
+    case Merge::AllOk: return void(out.append("+OK\r\n"));
+    case Merge::SameReply: return void(out.append(used_ > 0 ? std::string_view(parts_[0].reply) : "+OK\r\n"));
+    case Merge::ArrayConcat: return mergeConcat(out);
+    case Merge::ArrayAnd: return mergeAnd(out);
+    case Merge::AnyNonNil: return mergeAnyNonNil(out);
+    case Merge::Scan: return mergeScan(out);
+    case Merge::PairSum: return mergePairSum(out);
+    case Merge::MaxInteger: return mergeMax(out);
+    case Merge::InfoKeyspace: return mergeInfoKeyspace(out);
   }
-  return errorFrame("ERR internal: unknown merge");
 }
 
-std::string Fanout::mergeArrayInOrder() const {
-  std::vector<std::vector<std::string_view>> elements(parts_.size());
+void Fanout::mergeArrayInOrder(std::string& out) {
+  if (elements_.size() < used_) elements_.resize(used_);
   size_t bytes = 16;
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    if (!resp::splitArray(parts_[i].reply, elements[i])) {
-      return errorFrame(errors::backendProtocol(parts_[i].shardName));
-    }
+  for (size_t i = 0; i < used_; ++i) {
+    if (!resp::splitArray(parts_[i].reply, elements_[i])) return protocolError(out, parts_[i]);
     bytes += parts_[i].reply.size();
   }
-  std::string out;
   out.reserve(bytes);
   resp::appendArrayHeader(out, order_.size());
   for (const auto& [part, index] : order_) {
-    if (index >= elements[part].size()) return errorFrame(errors::backendProtocol(parts_[part].shardName));
-    out.append(elements[part][index]);
+    if (index >= elements_[part].size()) return protocolError(out, parts_[part]);
+    out.append(elements_[part][index]);
   }
-  return out;
 }
 
-std::string Fanout::mergeSum() const {
+void Fanout::mergeSum(std::string& out) const {
   int64_t total = 0;
-  for (const FanoutPart& p : parts_) {
+  for (size_t i = 0; i < used_; ++i) {
     int64_t v = 0;
-    if (!parseInteger(p.reply, v)) return errorFrame(errors::backendProtocol(p.shardName));
+    if (!parseInteger(parts_[i].reply, v)) return protocolError(out, parts_[i]);
     total += v;
   }
-  std::string out;
   resp::appendInteger(out, total);
-  return out;
 }
 
-std::string Fanout::mergeConcat() const {
-  std::vector<std::string_view> all;
-  std::vector<std::string_view> one;
-  for (const FanoutPart& p : parts_) {
-    if (!resp::splitArray(p.reply, one)) return errorFrame(errors::backendProtocol(p.shardName));
-    all.insert(all.end(), one.begin(), one.end());
+void Fanout::mergeConcat(std::string& out) {
+  if (elements_.size() < used_) elements_.resize(used_);
+  size_t n = 0;
+  for (size_t i = 0; i < used_; ++i) {
+    if (!resp::splitArray(parts_[i].reply, elements_[i])) return protocolError(out, parts_[i]);
+    n += elements_[i].size();
   }
-  std::string out;
-  resp::appendArrayHeader(out, all.size());
-  for (std::string_view e : all) out.append(e);
-  return out;
+  resp::appendArrayHeader(out, n);
+  for (size_t i = 0; i < used_; ++i) {
+    for (std::string_view e : elements_[i]) out.append(e);
+  }
 }
 
-std::string Fanout::mergeAnd() const {
+void Fanout::mergeAnd(std::string& out) {
   std::vector<int64_t> result;
   std::vector<std::string_view> one;
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    if (!resp::splitArray(parts_[i].reply, one)) return errorFrame(errors::backendProtocol(parts_[i].shardName));
+  for (size_t i = 0; i < used_; ++i) {
+    if (!resp::splitArray(parts_[i].reply, one)) return protocolError(out, parts_[i]);
     if (i == 0) result.assign(one.size(), 1);
-    if (one.size() != result.size()) return errorFrame(errors::backendProtocol(parts_[i].shardName));
+    if (one.size() != result.size()) return protocolError(out, parts_[i]);
     for (size_t k = 0; k < one.size(); ++k) {
       int64_t v = 0;
       if (!parseInteger(one[k], v) || v == 0) result[k] = 0;
     }
   }
-  std::string out;
   resp::appendArrayHeader(out, result.size());
   for (int64_t v : result) resp::appendInteger(out, v);
-  return out;
 }
 
-std::string Fanout::mergeAnyNonNil() const {
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    const FanoutPart& p = parts_[(start_ + i) % parts_.size()];
-    if (p.reply != "$-1\r\n") return p.reply;
+void Fanout::mergeAnyNonNil(std::string& out) const {
+  for (size_t i = 0; i < used_; ++i) {
+    const FanoutPart& p = parts_[(start_ + i) % used_];
+    if (p.reply != "$-1\r\n") return void(out.append(p.reply));
   }
-  return "$-1\r\n";
+  out.append("$-1\r\n");
 }
 
 // A shard's SCAN reply is [cursor, keys]. Its cursor 0 means that shard is done: the
 // client's next cursor points at the next shard, or is 0 after the last one.
-std::string Fanout::mergeScan() const {
-  const FanoutPart& p = parts_.front();
-  std::vector<std::string_view> parts;
+void Fanout::mergeScan(std::string& out) {
+  const FanoutPart& p = parts_[0];
+  std::vector<std::string_view> two;
   uint64_t cursor = 0;
-  if (!resp::splitArray(p.reply, parts) || parts.size() != 2 || parts[0].size() < 4 ||
-      parts[0][0] != '$') {
-    return errorFrame(errors::backendProtocol(p.shardName));
+  if (!resp::splitArray(p.reply, two) || two.size() != 2 || two[0].size() < 4 || two[0][0] != '$') {
+    return protocolError(out, p);
   }
-  const size_t digits = parts[0].find("\r\n") + 2;
-  const std::string_view value = parts[0].substr(digits, parts[0].size() - digits - 2);
+  const size_t digits = two[0].find("\r\n") + 2;
+  const std::string_view value = two[0].substr(digits, two[0].size() - digits - 2);
   if (std::from_chars(value.data(), value.data() + value.size(), cursor).ec != std::errc()) {
-    return errorFrame(errors::backendProtocol(p.shardName));
+    return protocolError(out, p);
   }
   uint64_t next = 0;
   if (cursor != 0) {
@@ -192,49 +221,42 @@ std::string Fanout::mergeScan() const {
   } else if (scanShard_ + 1 < scanShards_) {
     next = scanShard_ + 1;
   }
-  std::string out = "*2\r\n";
+  out.append("*2\r\n");
   resp::appendBulk(out, std::to_string(next));
-  out.append(parts[1]);
-  return out;
+  out.append(two[1]);
 }
 
-std::string Fanout::mergePairSum() const {
+void Fanout::mergePairSum(std::string& out) {
   std::vector<std::string_view> first;
   std::vector<std::string_view> one;
   std::vector<int64_t> sums;
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    if (!resp::splitArray(parts_[i].reply, one) || one.size() % 2 != 0) {
-      return errorFrame(errors::backendProtocol(parts_[i].shardName));
-    }
+  for (size_t i = 0; i < used_; ++i) {
+    if (!resp::splitArray(parts_[i].reply, one) || one.size() % 2 != 0) return protocolError(out, parts_[i]);
     if (i == 0) {
       first = one;
       sums.assign(one.size() / 2, 0);
     }
-    if (one.size() != first.size()) return errorFrame(errors::backendProtocol(parts_[i].shardName));
+    if (one.size() != first.size()) return protocolError(out, parts_[i]);
     for (size_t k = 0; k < sums.size(); ++k) {
       int64_t v = 0;
       if (parseInteger(one[2 * k + 1], v)) sums[k] += v;
     }
   }
-  std::string out;
   resp::appendArrayHeader(out, first.size());
   for (size_t k = 0; k < sums.size(); ++k) {
     out.append(first[2 * k]);
     resp::appendInteger(out, sums[k]);
   }
-  return out;
 }
 
-std::string Fanout::mergeMax() const {
+void Fanout::mergeMax(std::string& out) const {
   int64_t best = 0;
-  for (const FanoutPart& p : parts_) {
+  for (size_t i = 0; i < used_; ++i) {
     int64_t v = 0;
-    if (!parseInteger(p.reply, v)) return errorFrame(errors::backendProtocol(p.shardName));
+    if (!parseInteger(parts_[i].reply, v)) return protocolError(out, parts_[i]);
     best = std::max(best, v);
   }
-  std::string out;
   resp::appendInteger(out, best);
-  return out;
 }
 
 namespace {
@@ -243,19 +265,19 @@ uint64_t infoField(std::string_view line, std::string_view field) {
   const size_t at = line.find(field);
   if (at == std::string_view::npos) return 0;
   uint64_t v = 0;
-  const char* begin = line.data() + at + field.size();
-  std::from_chars(begin, line.data() + line.size(), v);
+  std::from_chars(line.data() + at + field.size(), line.data() + line.size(), v);
   return v;
 }
 }  // namespace
 
-std::string Fanout::mergeInfoKeyspace() const {
+void Fanout::mergeInfoKeyspace(std::string& out) const {
   KeyspaceTotals totals;
   uint64_t ttlWeighted = 0;
-  for (const FanoutPart& p : parts_) {
-    const size_t at = p.reply.find("db0:");
+  for (size_t i = 0; i < used_; ++i) {
+    const std::string& reply = parts_[i].reply;
+    const size_t at = reply.find("db0:");
     if (at == std::string::npos) continue;
-    const std::string_view line(p.reply.data() + at, p.reply.find("\r\n", at) - at);
+    const std::string_view line(reply.data() + at, reply.find("\r\n", at) - at);
     const uint64_t expires = infoField(line, "expires=");
     totals.keys += infoField(line, "keys=");
     totals.expires += expires;
@@ -264,9 +286,7 @@ std::string Fanout::mergeInfoKeyspace() const {
   if (totals.expires > 0) totals.avgTtl = ttlWeighted / totals.expires;
   std::string text = prefix_;
   appendKeyspaceSection(text, totals);
-  std::string out;
   resp::appendBulk(out, text);
-  return out;
 }
 
 }  // namespace proxy

@@ -2,8 +2,10 @@
 // TOUCH, DBSIZE, KEYS, SCRIPT LOAD, ...). One sub-command per shard, never one per key;
 // the replies are merged by a small policy and the merged reply completes the client's
 // FIFO slot. Build reply objects only here: single-shard replies are forwarded as bytes.
-// Created by ClientSession (dispatch.cpp); it is the ReplySink of its sub-commands and
-// deletes itself after the last one answered (each send gets exactly one callback).
+// Taken from the worker's FanoutPool by ClientSession (dispatch.cpp); it is the ReplySink
+// of its sub-commands and goes back to the pool after the last one answered (each send
+// gets exactly one callback). Pooled objects keep their buffers: no allocation per request
+// once warm.
 #pragma once
 
 #include <cstdint>
@@ -46,17 +48,23 @@ class FanoutTarget {
 
 struct FanoutPart {
   uint32_t shard = 0;
-  std::string shardName;
+  const std::string* shardName = nullptr;  // owned by the config snapshot
   std::string command;  // the RESP sub-command for this shard
   std::string reply;    // its reply frame (or an error frame when it failed)
   bool failed = false;
 };
 
+class FanoutPool;
+
 class Fanout final : public pool::ReplySink {
  public:
-  Fanout(FanoutTarget& target, uint64_t seq, Merge merge);
+  explicit Fanout(FanoutPool& pool) : pool_(pool) {}
+  void reset(FanoutTarget& target, uint64_t seq, Merge merge);
 
-  std::vector<FanoutPart>& parts() { return parts_; }
+  // A new part (its command and reply cleared, their capacity kept).
+  FanoutPart& addPart(uint32_t shard, const std::string& shardName);
+  size_t partCount() const { return used_; }
+  FanoutPart& part(size_t i) { return parts_[i]; }
   // ArrayInOrder: for each client key, (part index, element index in that part's reply).
   std::vector<std::pair<uint32_t, uint32_t>>& order() { return order_; }
   // Scan: the shard this part scans and how many shards there are.
@@ -78,23 +86,27 @@ class Fanout final : public pool::ReplySink {
   void onError(uint64_t part, pool::BackendError error) override;
 
  private:
-  void partDone();
-  std::string merge() const;
-  std::string mergeArrayInOrder() const;
-  std::string mergeSum() const;
-  std::string mergeConcat() const;
-  std::string mergeAnd() const;
-  std::string mergeAnyNonNil() const;
-  std::string mergeScan() const;
-  std::string mergePairSum() const;
-  std::string mergeMax() const;
-  std::string mergeInfoKeyspace() const;
+  void finish();
+  void merge(std::string& out);
+  void mergeArrayInOrder(std::string& out);
+  void mergeSum(std::string& out) const;
+  void mergeConcat(std::string& out);
+  void mergeAnd(std::string& out);
+  void mergeAnyNonNil(std::string& out) const;
+  void mergeScan(std::string& out);
+  void mergePairSum(std::string& out);
+  void mergeMax(std::string& out) const;
+  void mergeInfoKeyspace(std::string& out) const;
   const FanoutPart* firstFailure() const;
 
-  FanoutTarget& target_;
-  uint64_t seq_;
-  Merge merge_;
-  std::vector<FanoutPart> parts_;
+  FanoutPool& pool_;
+  FanoutTarget* target_ = nullptr;
+  uint64_t seq_ = 0;
+  Merge merge_ = Merge::AllOk;
+  std::vector<FanoutPart> parts_;  // only the first used_ are live
+  size_t used_ = 0;
+  std::vector<std::vector<std::string_view>> elements_;  // merge scratch, per part
+  std::string result_;
   std::vector<std::pair<uint32_t, uint32_t>> order_;
   size_t outstanding_ = 0;
   uint32_t scanShard_ = 0;
@@ -102,6 +114,17 @@ class Fanout final : public pool::ReplySink {
   size_t start_ = 0;
   std::string prefix_;
   bool sealed_ = false;
+};
+
+// One worker's idle Fanout objects. Worker thread only.
+class FanoutPool {
+ public:
+  Fanout* acquire(FanoutTarget& target, uint64_t seq, Merge merge);
+  void release(Fanout* fanout);
+
+ private:
+  static constexpr size_t kMaxIdle = 1024;  // bounds what a burst leaves behind
+  std::vector<std::unique_ptr<Fanout>> idle_;  // in-flight ones are owned by their sends
 };
 
 // The client-visible text for a backend failure of `shard`.

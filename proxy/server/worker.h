@@ -17,6 +17,7 @@
 #include "pool/backend_connection.h"
 #include "proxy/metrics/worker_cells.h"
 #include "proxy/server/command_policy.h"
+#include "proxy/server/fanout.h"
 #include "routing/hash_ring.h"
 
 namespace boost::asio {
@@ -78,6 +79,7 @@ class Worker final : public pool::BatchHooks {
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
   void setProcessStats(const ProcessStats* stats) { stats_ = stats; }
+  FanoutPool& fanouts() { return fanouts_; }
   const ProcessStats& processStats() const { return *stats_; }
   size_t nextRotation() { return rotation_++; }
   metrics::WorkerCells& cells() { return cells_; }
@@ -98,6 +100,7 @@ class Worker final : public pool::BatchHooks {
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::thread thread_;
   metrics::WorkerCells cells_;
+  FanoutPool fanouts_;  // before the connections: in-flight fanouts settle into it
   std::vector<std::unique_ptr<ShardCounters>> counters_;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]
   std::unordered_map<ClientSession*, std::shared_ptr<ClientSession>> sessions_;
