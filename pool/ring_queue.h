@@ -12,7 +12,9 @@ namespace pool {
 template <typename T>
 class RingQueue {
  public:
-  explicit RingQueue(size_t initialCapacity = 16) : slots_(roundUp(initialCapacity)) {}
+  // Capacity 0 allocates nothing until the first push (idle client connections are many).
+  explicit RingQueue(size_t initialCapacity = 0)
+      : slots_(initialCapacity == 0 ? 0 : roundUp(initialCapacity)) {}
 
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
@@ -40,7 +42,7 @@ class RingQueue {
     return c;
   }
   void grow() {
-    std::vector<T> bigger(slots_.size() * 2);
+    std::vector<T> bigger(slots_.empty() ? 4 : slots_.size() * 2);
     for (size_t i = 0; i < size_; ++i) bigger[i] = std::move(at(i));
     slots_ = std::move(bigger);
     head_ = 0;

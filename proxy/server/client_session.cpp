@@ -21,6 +21,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr size_t kMinPartialBuffer = 16 * 1024;
+constexpr size_t kSmallRead = 512;
 constexpr size_t kShrinkAbove = 1024 * 1024;
 
 resp::Limits limitsFrom(const config::LimitsConfig& l) {
@@ -52,25 +53,46 @@ void ClientSession::start() {
   armRead();
 }
 
-// async_read_some rather than async_wait: after a short read Asio neither retries the read
-// speculatively nor re-arms epoll, so a request costs one epoll_wait + one recv. An idle
-// connection's pending read uses the small buffer inside the session.
+// Two ways to wait for a request:
+//  - busy (requests in flight): async_read_some into a small buffer. After a short read
+//    Asio neither retries the read speculatively nor re-arms epoll, so a request costs one
+//    epoll_wait + one recv.
+//  - quiet (nothing in flight, nothing buffered): async_wait, which needs no buffer, so an
+//    idle connection holds none; it costs one epoll_ctl when the client speaks again.
 void ClientSession::armRead() {
   // While blocked (BLPOP...) keep reading, to notice a client that hangs up, but only a
   // bounded amount; requests read meanwhile wait until the blocking command returns.
   const bool blockedButListening = blocked_ && inLen_ < kMinPartialBuffer * 4;
   if (readArmed_ || closed_ || stopReading_ || (paused_ && !blockedButListening)) return;
   readArmed_ = true;
+  if (inLen_ == 0 && slots_.empty() && inflight_ == 0) return waitQuiet();
   readingSmall_ = inLen_ == 0;
+  if (readingSmall_ && !small_) small_ = std::make_unique<char[]>(kSmallRead);
   if (!readingSmall_ && in_.size() - inLen_ < kMinPartialBuffer / 2) {
     in_.resize(std::max(in_.size() * 2, kMinPartialBuffer));
   }
-  auto buffer = readingSmall_ ? asio::buffer(small_)
+  auto buffer = readingSmall_ ? asio::buffer(small_.get(), kSmallRead)
                               : asio::buffer(in_.data() + inLen_, in_.size() - inLen_);
   socket_.async_read_some(buffer, [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
     self->readArmed_ = false;
     if (self->closed_ || self->stopReading_) return;
     if (ec) return self->close();  // EOF or reset: like Redis, nothing more is sent
+    self->onRead(n);
+  });
+}
+
+void ClientSession::waitQuiet() {
+  small_.reset();
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->readArmed_ = false;
+    if (self->closed_ || self->stopReading_) return;
+    if (ec) return self->close();
+    self->small_ = std::make_unique<char[]>(kSmallRead);
+    boost::system::error_code rec;
+    const size_t n = self->socket_.read_some(asio::buffer(self->small_.get(), kSmallRead), rec);
+    if (rec == asio::error::would_block) return self->armRead();
+    if (rec) return self->close();
+    self->readingSmall_ = true;
     self->onRead(n);
   });
 }
@@ -98,11 +120,11 @@ void ClientSession::onRead(size_t n) {
 // worker's scratch buffer and read the rest behind it. Complete requests are parsed in
 // place; only a trailing partial request is copied into this session's own buffer.
 void ClientSession::readIntoScratch(size_t n) {
-  const char* data = small_.data();
+  const char* data = small_.get();
   size_t len = n;
-  if (n == small_.size()) {
+  if (n == kSmallRead) {
     std::vector<char>& scratch = worker_.scratch();
-    std::memcpy(scratch.data(), small_.data(), n);
+    std::memcpy(scratch.data(), small_.get(), n);
     boost::system::error_code ec;
     len += socket_.read_some(asio::buffer(scratch.data() + n, scratch.size() - n), ec);
     if (ec && ec != asio::error::would_block) return close();

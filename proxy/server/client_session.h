@@ -69,6 +69,7 @@ class ClientSession final : public pool::ReplySink,
 
   void armRead();
   void onRead(size_t n);
+  void waitQuiet();
   void readIntoScratch(size_t n);
   void readMore();
   size_t processInput(const char* data, size_t len);
@@ -159,11 +160,11 @@ class ClientSession final : public pool::ReplySink,
   uint64_t id_;
   resp::RequestParser parser_;
   LocalState local_;
-  std::array<char, 512> small_;  // target of the pending read while no request is partial
+  std::unique_ptr<char[]> small_;  // target of a busy connection's pending read
   bool readingSmall_ = true;
   std::vector<char> in_;  // partial request bytes only
   size_t inLen_ = 0;
-  pool::RingQueue<Slot> slots_{16};
+  pool::RingQueue<Slot> slots_;
   uint64_t headSeq_ = 0;
   uint64_t nextSeq_ = 0;
   std::string out_;
@@ -179,7 +180,7 @@ class ClientSession final : public pool::ReplySink,
   bool blocked_ = false;  // a blocking command is outstanding; later requests wait
   uint64_t blockedSeq_ = 0;
   Transaction txn_;
-  PubSubState pubsub_;
+  std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> keyShard_;
   std::vector<int32_t> partOfShard_;

@@ -57,7 +57,7 @@ bool ClientSession::dispatch(std::string_view frame) {
   }
   if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
   bool done = true;
-  if (pubsub_.active) {
+  if (pubsub_ && pubsub_->active) {
     done = dispatchInPubSubMode(*spec, index, frame);
   } else if (spec->strategy == cmd::Strategy::PubSub) {
     done = dispatchPubSub(*spec, index, frame);

@@ -59,7 +59,7 @@ void PubSubLinkSink::onError(uint64_t, pool::BackendError) {
 }
 
 pool::BackendConnection& ClientSession::pubsubLink(uint32_t shard) {
-  auto& ps = pubsub_;
+  auto& ps = *pubsub_;
   if (ps.links.size() <= shard) {
     ps.links.resize(worker_.snapshot().ring->shards().size());
     ps.sinks.resize(ps.links.size());
@@ -108,12 +108,13 @@ bool ClientSession::dispatchPubSub(const cmd::CommandSpec& spec, uint32_t index,
 }
 
 void ClientSession::subscribeCommand(std::string_view name, uint32_t index) {
+  if (!pubsub_) pubsub_ = std::make_unique<PubSubState>();
   const routing::HashRing& ring = *worker_.snapshot().ring;
   const auto shards = static_cast<uint32_t>(ring.shards().size());
   const bool pattern = name == "psubscribe" || name == "punsubscribe";
   const bool shardKind = name == "ssubscribe" || name == "sunsubscribe";
   const bool unsub = name == "unsubscribe" || name == "punsubscribe" || name == "sunsubscribe";
-  std::set<std::string>& set = pattern ? pubsub_.patterns : shardKind ? pubsub_.shardChannels : pubsub_.channels;
+  std::set<std::string>& set = pattern ? pubsub_->patterns : shardKind ? pubsub_->shardChannels : pubsub_->channels;
   std::vector<std::string> names;
   for (size_t i = 1; i < parser_.argc(); ++i) names.emplace_back(parser_.arg(i));
   if (unsub && names.empty()) names.assign(set.begin(), set.end());
@@ -123,7 +124,7 @@ void ClientSession::subscribeCommand(std::string_view name, uint32_t index) {
   for (const std::string& n : names) {
     if (unsub) set.erase(n);
     else set.insert(n);
-    p.reply += confirmation(name, n, shardKind ? set.size() : pubsub_.count());
+    p.reply += confirmation(name, n, shardKind ? set.size() : pubsub_->count());
     p.expect[std::string(name) + " " + n] += pattern ? shards : 1;
     if (pattern) {
       for (uint32_t s = 0; s < shards; ++s) byShard[s].push_back(n);
@@ -132,9 +133,9 @@ void ClientSession::subscribeCommand(std::string_view name, uint32_t index) {
     }
   }
   // Nothing to leave: Redis answers one confirmation with a nil name.
-  if (names.empty()) p.reply = confirmation(name, {}, shardKind ? set.size() : pubsub_.count(), true);
-  pubsub_.active = pubsub_.subscribed();
-  pubsub_.pending.push_back(std::move(p));
+  if (names.empty()) p.reply = confirmation(name, {}, shardKind ? set.size() : pubsub_->count(), true);
+  pubsub_->active = pubsub_->subscribed();
+  pubsub_->pending.push_back(std::move(p));
   sendSubscriptions(name, byShard);
   releaseConfirmed();
 }
@@ -147,7 +148,7 @@ void ClientSession::onPubSubFrame(uint32_t, std::string_view frame) {
   const std::string kind = lower(bulkValue(parts[0]));
   if (kind == "message" || kind == "pmessage" || kind == "smessage") return emitPush(frame);
   const std::string key = kind + " " + std::string(bulkValue(parts[1]));
-  for (PendingSubscription& p : pubsub_.pending) {
+  for (PendingSubscription& p : pubsub_->pending) {
     auto it = p.expect.find(key);
     if (it == p.expect.end()) continue;
     if (--it->second == 0) p.expect.erase(it);
@@ -157,9 +158,9 @@ void ClientSession::onPubSubFrame(uint32_t, std::string_view frame) {
 }
 
 void ClientSession::releaseConfirmed() {
-  while (!pubsub_.pending.empty() && pubsub_.pending.front().expect.empty()) {
-    PendingSubscription p = std::move(pubsub_.pending.front());
-    pubsub_.pending.pop_front();
+  while (!pubsub_->pending.empty() && pubsub_->pending.front().expect.empty()) {
+    PendingSubscription p = std::move(pubsub_->pending.front());
+    pubsub_->pending.pop_front();
     complete(p.seq, p.reply);
   }
   leavePubSubIfEmpty();
@@ -172,14 +173,15 @@ void ClientSession::emitPush(std::string_view bytes) {
 }
 
 void ClientSession::leavePubSubIfEmpty() {
-  if (pubsub_.subscribed() || !pubsub_.pending.empty() || pubsub_.links.empty()) return;
+  if (!pubsub_ || pubsub_->subscribed() || !pubsub_->pending.empty()) return;
+  if (pubsub_->links.empty()) return pubsub_.reset();
   // Destroyed later: we may be inside one of these connections' callbacks.
-  auto links = std::make_shared<decltype(pubsub_.links)>(std::move(pubsub_.links));
-  auto sinks = std::make_shared<decltype(pubsub_.sinks)>(std::move(pubsub_.sinks));
+  auto links = std::make_shared<decltype(pubsub_->links)>(std::move(pubsub_->links));
+  auto sinks = std::make_shared<decltype(pubsub_->sinks)>(std::move(pubsub_->sinks));
   for (auto& sink : *sinks) {
     if (sink) sink->session = nullptr;
   }
-  pubsub_.clear();
+  pubsub_.reset();
   boost::asio::post(socket_.get_executor(), [links, sinks] { links->clear(); });
 }
 
@@ -200,12 +202,12 @@ bool ClientSession::dispatchInPubSubMode(const cmd::CommandSpec& spec, uint32_t 
   }
   if (name == "quit") return runLocal(spec, index, frame), true;
   if (name == "reset") {
-    for (PendingSubscription& p : pubsub_.pending) complete(p.seq, p.reply);
-    pubsub_.pending.clear();
-    pubsub_.channels.clear();
-    pubsub_.patterns.clear();
-    pubsub_.shardChannels.clear();
-    pubsub_.active = false;
+    for (PendingSubscription& p : pubsub_->pending) complete(p.seq, p.reply);
+    pubsub_->pending.clear();
+    pubsub_->channels.clear();
+    pubsub_->patterns.clear();
+    pubsub_->shardChannels.clear();
+    pubsub_->active = false;
     leavePubSubIfEmpty();
     return runLocal(spec, index, frame), true;
   }
