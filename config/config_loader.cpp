@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "config/config_reader.h"
+#include "routing/hash_fn.h"
 #include "config/yaml_document.h"
 
 namespace config {
@@ -333,6 +334,14 @@ bool readFile(const std::string& path, std::string& out, int& error) {
 
 }  // namespace
 
+namespace {
+std::string hexDigest(std::string_view text) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(routing::fnv1a64(text)));
+  return buf;
+}
+}  // namespace
+
 LoadResult loadConfigText(std::string_view yamlText) {
   LoadResult result;
   YamlDocument doc = parseYaml(yamlText);
@@ -344,6 +353,7 @@ LoadResult loadConfigText(std::string_view yamlText) {
   ProxyConfig cfg;
   readConfig(errors, doc.root, cfg);
   if (errors.empty()) {
+    cfg.digest = hexDigest(yamlText);
     result.config = std::move(cfg);
   } else {
     result.errors = errors.take();

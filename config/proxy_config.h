@@ -75,6 +75,7 @@ struct ProxyConfig {
   std::vector<ShardConfig> shards;
   std::string logLevel = "info";
   std::string sourcePath;  // file it was loaded from (empty for text)
+  std::string digest;      // FNV-1a 64 of the file's bytes, hex: tells two files apart in logs
 };
 
 }  // namespace config

@@ -17,7 +17,7 @@
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: ringproxy --config FILE     run the proxy\n"
+    "usage: ringproxy --config FILE [--log-level debug|info|warn|error]\n"
     "       ringproxy --check FILE      validate FILE, print every problem, exit non-zero on any\n"
     "       ringproxy --from-twemproxy NUTCRACKER_YML [--pool NAME]\n"
     "                                   print the ringproxy config for a nutcracker pool\n"
@@ -62,8 +62,16 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "--from-twemproxy") {
     return fromTwemproxy(argc, argv);
   }
-  if (argc != 3 || (std::string_view(argv[1]) != "--config" && std::string_view(argv[1]) != "--check")) {
+  // --config FILE | --check FILE, optionally followed by --log-level LEVEL.
+  const bool withLevel = argc == 5 && std::string_view(argv[3]) == "--log-level";
+  if ((argc != 3 && !withLevel) ||
+      (std::string_view(argv[1]) != "--config" && std::string_view(argv[1]) != "--check")) {
     std::cerr << kUsage;
+    return 2;
+  }
+  logx::Level flagLevel = logx::Level::Info;
+  if (withLevel && !logx::parseLevel(argv[4], flagLevel)) {
+    std::cerr << "--log-level: expected debug, info, warn or error\n";
     return 2;
   }
   const std::string path = argv[2];
@@ -75,6 +83,7 @@ int main(int argc, char** argv) {
   }
   logx::Level level = logx::Level::Info;
   if (logx::parseLevel(loaded.config->logLevel, level)) logx::setLevel(level);
+  if (withLevel) logx::setLevel(flagLevel);  // the flag wins over the file
   try {
     proxy::Server server(std::make_shared<const config::ProxyConfig>(std::move(*loaded.config)));
     return server.run();

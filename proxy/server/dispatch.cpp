@@ -268,12 +268,15 @@ void ClientSession::forwardInfoKeyspace(uint32_t index, std::string prefix) {
   startFanout(fanout);
 }
 
-void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::string_view) {
+void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
   if (spec.name == "config" && parser_.argc() > 1 && !ieq(parser_.arg(1), "get")) {
     // Allowed by policy (else it was refused before): applies to every shard.
     if (ieq(parser_.arg(1), "set") || ieq(parser_.arg(1), "resetstat")) return forwardAllShards(index, Merge::AllOk);
   }
   LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
+  if (spec.name == "config" && ieq(parser_.arg(1), "get") && !configGetIsLocal(args)) {
+    return forwardToShard(0, index, frame);  // e.g. CONFIG GET hz: the first shard's value
+  }
   const ProcessStats& ps = worker_.processStats();
   LocalInfo info;
   info.shardCount = worker_.snapshot().ring->shards().size();

@@ -115,15 +115,18 @@ void client(const LocalArgs& a, LocalState& st, std::string& out) {
 }
 
 // CONFIG GET answers the parameters client libraries and redis-benchmark probe at start.
+// The parameters client libraries and redis-benchmark probe at start, as the proxy (not
+// any one shard) should answer them: one database, no persistence to wait for.
+constexpr std::pair<std::string_view, std::string_view> kKnown[] = {
+    {"save", ""}, {"appendonly", "no"}, {"databases", "1"}, {"maxmemory", "0"},
+    {"maxmemory-policy", "noeviction"}, {"timeout", "0"}, {"cluster-enabled", "no"},
+    {"proto-max-bulk-len", "536870912"}};
+
 void configGet(const LocalArgs& a, std::string& out) {
   if (a.argc < 2 || !ieq(a.arg(1), "GET")) {
     return resp::appendError(out, errors::notSupported("config " + std::string(a.argc > 1 ? a.arg(1) : "")));
   }
   if (a.argc < 3) return resp::appendError(out, errors::wrongArity("config|get"));
-  static constexpr std::pair<std::string_view, std::string_view> kKnown[] = {
-      {"save", ""}, {"appendonly", "no"}, {"databases", "1"}, {"maxmemory", "0"},
-      {"maxmemory-policy", "noeviction"}, {"timeout", "0"}, {"cluster-enabled", "no"},
-      {"proto-max-bulk-len", "536870912"}};
   std::string body;
   size_t n = 0;
   for (const auto& [k, v] : kKnown) {
@@ -205,6 +208,16 @@ void lolwut(const LocalArgs& a, std::string& out) {
 }
 
 }  // namespace
+
+bool configGetIsLocal(const LocalArgs& a) {
+  if (a.argc < 3) return true;
+  for (size_t i = 2; i < a.argc; ++i) {
+    const bool known = std::any_of(std::begin(kKnown), std::end(kKnown),
+                                   [&](const auto& kv) { return ieq(a.arg(i), kv.first); });
+    if (!known) return false;
+  }
+  return true;
+}
 
 LocalAction runLocalCommand(const LocalArgs& a, LocalState& st, const LocalInfo& info,
                             std::string& out) {

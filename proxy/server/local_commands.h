@@ -48,6 +48,10 @@ struct LocalArgs {
   std::function<std::string_view(size_t)> arg;
 };
 
+// CONFIG GET of parameters the proxy answers itself (what clients probe at start); any
+// other parameter is answered by a shard.
+bool configGetIsLocal(const LocalArgs& args);
+
 // Appends the reply for `args` (args.arg(0) is the command name) to `out`.
 LocalAction runLocalCommand(const LocalArgs& args, LocalState& state, const LocalInfo& info,
                             std::string& out);

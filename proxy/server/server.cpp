@@ -208,7 +208,8 @@ int Server::run() {
   impl_->startListener();
   impl_->startMetrics();
   impl_->startHealth();
-  logx::info("ringproxy started listen=" + cfg.listen.str() + " workers=" +
+  logx::info("ringproxy started version=0.1.0 config=" + cfg.sourcePath + " config_digest=" + cfg.digest +
+             " listen=" + cfg.listen.str() + " workers=" +
              std::to_string(impl_->workers.size()) + " shards=" + std::to_string(cfg.shards.size()) +
              " distribution=" + (cfg.ring.distribution == routing::Distribution::Ketama ? "ketama" : "vnodes") +
              " hash=" + std::string(routing::hashKindName(cfg.ring.hash)) + " ring_digest=" +
