@@ -276,7 +276,7 @@ bool ClientSession::overCaps() const {
 }
 
 void ClientSession::maybeResume() {
-  if (!paused_ || closed_ || blocked_) return;
+  if (!paused_ || closed_ || blocked_ || waitingLinkId_) return;
   if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
   if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 2) return;

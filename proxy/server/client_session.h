@@ -52,6 +52,8 @@ class ClientSession final : public pool::ReplySink,
   // Stop reading; close once every reply already owed has been written.
   void shutdown();
   bool closed() const { return closed_; }
+  // Requests of this client are still being answered (its FIFO is not empty).
+  bool awaitingReplies() const { return !slots_.empty(); }
 
   void onReply(uint64_t seq, std::string_view frame) override;
   void onError(uint64_t seq, pool::BackendError error) override;
@@ -128,8 +130,9 @@ class ClientSession final : public pool::ReplySink,
     ClientSession* owner = nullptr;
     int64_t id = -1;
     void onReply(uint64_t, std::string_view frame) override;
-    void onError(uint64_t, pool::BackendError) override {}
+    void onError(uint64_t, pool::BackendError) override;
   };
+  void linkIdKnown();
   // Swallows replies the client must not see (the MULTI we send when a transaction pins).
   struct DiscardSink final : pool::ReplySink {
     void onReply(uint64_t, std::string_view) override {}
@@ -178,6 +181,7 @@ class ClientSession final : public pool::ReplySink,
   Mode mode_ = Mode::Shared;
   bool waitingBarrier_ = false;
   bool blocked_ = false;  // a blocking command is outstanding; later requests wait
+  bool waitingLinkId_ = false;  // a blocking command waits for its link's CLIENT ID
   uint64_t blockedSeq_ = 0;
   Transaction txn_;
   std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed

@@ -126,6 +126,23 @@ static void wakeHttpListener(const config::Endpoint& ep) {
   if (!ec) s.connect(tcp::endpoint(addr, ep.port), ec);
 }
 
+// civetweb's stop sets a flag and joins its listener, which only looks at the flag when
+// its 2 s poll returns: keep poking the port from a second thread until the stop is done.
+template <typename HttpServer>
+void stopHttp(std::unique_ptr<HttpServer>& server, const config::Endpoint& ep) {
+  if (!server) return;
+  std::atomic<bool> stopped{false};
+  std::thread waker([&] {
+    while (!stopped.load()) {
+      wakeHttpListener(ep);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  server.reset();
+  stopped = true;
+  waker.join();
+}
+
 // Order matters: the main io_context still owns an aborted accept whose socket belongs to
 // a worker's io_context, so it is drained before the workers go.
 void Server::Impl::shutdown() {
@@ -133,14 +150,8 @@ void Server::Impl::shutdown() {
   ioc.restart();
   ioc.poll();
   workers.clear();
-  if (exposer) {
-    wakeHttpListener(config->metrics.listen);
-    exposer.reset();
-  }
-  if (health) {
-    wakeHttpListener(config->health.listen);
-    health.reset();
-  }
+  stopHttp(exposer, config->metrics.listen);
+  stopHttp(health, config->health.listen);
 }
 
 size_t Server::Impl::connectedClients() const {

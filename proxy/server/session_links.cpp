@@ -41,11 +41,18 @@ bool ieq(std::string_view a, std::string_view b) {
 }  // namespace
 
 void ClientSession::LinkIdSink::onReply(uint64_t, std::string_view frame) {
-  if (frame.size() < 4 || frame[0] != ':') return;
-  std::from_chars(frame.data() + 1, frame.data() + frame.size() - 2, id);
-  if (owner != nullptr && owner->blocked_) {
-    BlockedRegistry::instance().add(owner->id_, {static_cast<uint32_t>(owner->linkShard_), id});
-  }
+  if (frame.size() >= 4 && frame[0] == ':') std::from_chars(frame.data() + 1, frame.data() + frame.size() - 2, id);
+  if (owner != nullptr) owner->linkIdKnown();
+}
+
+void ClientSession::LinkIdSink::onError(uint64_t, pool::BackendError) {
+  if (owner != nullptr) owner->linkIdKnown();  // the held command will fail on the dead link
+}
+
+void ClientSession::linkIdKnown() {
+  if (!waitingLinkId_) return;
+  waitingLinkId_ = false;
+  maybeResume();
 }
 
 bool ClientSession::switchMode(Mode mode) {
@@ -225,6 +232,13 @@ bool ClientSession::dispatchBlocking(const cmd::CommandSpec& spec, uint32_t inde
   const std::optional<uint32_t> shard = keysShard(spec, cross);
   if (cross) return completeError(reserveSlot(index), errors::kCrossSlot), true;
   if (!useLink(shard.value_or(0), 0)) return false;
+  if (linkId_.id < 0 && link_->usable()) {
+    // Until the shard told us this connection's id, CLIENT UNBLOCK could not reach it:
+    // hold the command (one round trip, only on a new dedicated connection).
+    waitingLinkId_ = true;
+    paused_ = true;
+    return false;
+  }
   if (const std::optional<uint64_t> seq = sendLink(index, frame)) {
     blockedSeq_ = *seq;
     blocked_ = true;

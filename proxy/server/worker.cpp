@@ -164,17 +164,21 @@ void Worker::postFlush() {
   });
 }
 
-// The end of one event's handling: replies go out now (each client needs its own write
-// anyway); backend requests wait for the posted end-of-turn flush.
+// The end of one event's handling. A client with every reply in goes out now; one still
+// waiting for other shards' replies waits for the end of the loop turn, so replies from
+// several shards read in the same turn leave in one write. Backend requests always wait
+// for the posted end-of-turn flush.
 void Worker::endBatch() {
   if (--batchDepth_ > 0) return;
   if (dirty_.empty()) return;
   ++batchDepth_;
   std::vector<std::shared_ptr<ClientSession>> sessions;
   sessions.swap(dirty_);
-  for (auto& s : sessions) s->flushOutput();
+  for (auto& s : sessions) {
+    if (s->awaitingReplies()) dirty_.push_back(std::move(s));
+    else s->flushOutput();
+  }
   sessions.clear();
-  if (dirty_.empty()) dirty_.swap(sessions);
   --batchDepth_;
   if (!dirty_.empty()) postFlush();
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -128,6 +129,81 @@ long long elapsedMs(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now() - start)
       .count();
+}
+
+std::string respCommand(const std::vector<std::string>& args) {
+  // Appended piece by piece: `"literal" + std::to_string(n)` trips GCC 12's -Wrestrict.
+  std::string out(1, '*');
+  out.append(std::to_string(args.size())).append("\r\n");
+  for (const auto& a : args) {
+    out.append(1, '$').append(std::to_string(a.size())).append("\r\n");
+    out.append(a).append("\r\n");
+  }
+  return out;
+}
+
+RawSocket::RawSocket(uint16_t port, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr = loopback(port);
+  int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int err = rc == 0 ? 0 : errno;
+  if (err == EINPROGRESS && pollFd(fd_, POLLOUT, deadline)) {
+    socklen_t len = sizeof(err);
+    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+  }
+  if (err != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port) + ": " +
+                             std::strerror(err == EINPROGRESS ? ETIMEDOUT : err));
+  }
+}
+
+RawSocket::~RawSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawSocket::sendAll(std::string_view bytes) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!pollFd(fd_, POLLOUT, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string RawSocket::recvSome(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  while (pollFd(fd_, POLLIN, deadline)) {
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) return std::string(buf, static_cast<size_t>(n));
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+  }
+  return "";
+}
+
+std::string RawSocket::recvUntil(const std::function<bool(const std::string&)>& complete,
+                                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string received;
+  while (!complete(received)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    std::string chunk = recvSome(left);
+    if (chunk.empty()) break;
+    received += chunk;
+  }
+  return received;
 }
 
 }  // namespace testsupport

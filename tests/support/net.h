@@ -1,7 +1,9 @@
 // Loopback networking helpers for the integration harness: free ports, bounded polling,
-// and a tiny HTTP GET (for the proxy's /metrics endpoint).
-// Owns: the per-process set of ports already handed out (never hands one out twice).
-// Called by: RedisServer, Proxy, Nutcracker, and tests.
+// a tiny HTTP GET (for the proxy's /metrics endpoint), and a raw TCP connection for tests
+// that need the exact bytes on the wire (byte-exact reply checks, inline commands).
+// Owns: the per-process set of ports already handed out (never hands one out twice);
+// RawSocket owns its file descriptor.
+// Called by: RedisServer, Proxy, Nutcracker, the integration tests and the live unit tests.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace testsupport {
 
@@ -33,5 +37,31 @@ HttpResponse httpGet(uint16_t port, const std::string& path,
 
 // Milliseconds elapsed since `start` (steady clock).
 long long elapsedMs(std::chrono::steady_clock::time_point start);
+
+// `args` as one RESP request: *N\r\n$len\r\narg\r\n...
+std::string respCommand(const std::vector<std::string>& args);
+
+// A blocking TCP connection to 127.0.0.1:port with nothing on top: bytes in, bytes out.
+class RawSocket {
+ public:
+  // Connects (bounded by `timeout`); throws std::runtime_error when nothing accepts.
+  explicit RawSocket(uint16_t port,
+                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  ~RawSocket();
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  // Writes every byte; false on an error or a closed peer.
+  bool sendAll(std::string_view bytes);
+  // The bytes available within `timeout` (one read); "" on timeout, error or EOF.
+  std::string recvSome(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Reads until `complete(received)` holds; returns what was received (complete or not
+  // when `timeout` passes or the peer closes first).
+  std::string recvUntil(const std::function<bool(const std::string&)>& complete,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace testsupport

@@ -26,6 +26,7 @@ std::string renderProxyYaml(const ProxyOptions& opts, uint16_t port, uint16_t me
   y << "listen: 127.0.0.1:" << port << "\n"
     << "threads: " << opts.threads << "\n"
     << "metrics:\n"
+    << (opts.metrics ? "" : "  enabled: false\n")
     << "  listen: 127.0.0.1:" << metricsPort << "\n"
     << "ring:\n"
     << "  distribution: " << opts.distribution << "\n"

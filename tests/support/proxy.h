@@ -30,6 +30,7 @@ struct ProxyOptions {
   uint32_t connections = 1;
   uint32_t connectTimeoutMs = 500;
   uint32_t timeoutMs = 1000;
+  bool metrics = true;    // false: `metrics: {enabled: false}` (no HTTP listener to stop)
   std::string extraYaml;  // appended verbatim at top level (already indented)
 };
 

@@ -14,6 +14,8 @@ constexpr std::chrono::milliseconds kReadyTimeout{10000};
 constexpr int kPortAttempts = 5;
 }  // namespace
 
+std::string redisServerBinary() { return kRedisServer; }
+
 RedisServer::RedisServer(const TempDir& dir, std::string name)
     : dir_(dir), name_(std::move(name)), dataDir_(dir.subdir("redis-" + name_)) {
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {

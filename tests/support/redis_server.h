@@ -1,7 +1,8 @@
 // RedisServer: one throw-away redis-server on 127.0.0.1 for a test (a proxy shard).
 // Owns: its Process, its port (kept across restart()), its data dir under the TempDir.
 // Started with: --port P --bind 127.0.0.1 --save "" --appendonly no --dir D --daemonize no
-// Called by: ShardedCluster, the ketama comparison and the failure tests (kill/stop/restart).
+// Called by: ShardedCluster, the ketama comparison and the failure tests (kill/stop/restart),
+// and the live unit tests that diff ringproxy's tables and replies against Redis.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,9 @@
 #include "tests/support/temp_dir.h"
 
 namespace testsupport {
+
+// The redis-server executable every RedisServer runs (/usr/bin/redis-server).
+std::string redisServerBinary();
 
 class RedisServer {
  public:

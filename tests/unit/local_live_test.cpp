@@ -1,142 +1,49 @@
 // Live comparison of the locally answered commands (proxy/server/local_commands.cpp,
 // command_reply.cpp, info_reply.cpp) with a private redis-server 7.0.15: byte-exact where
 // ringproxy claims exactness, field by field where it sends less than Redis (COMMAND's
-// trailing arrays, INFO's fields). Each test case starts its own server on a free loopback
-// port and stops it by PID. Without redis-server on PATH the cases warn and pass.
-// Run by ctest as "local: ...".
+// trailing arrays, INFO's fields). Each test case starts its own server
+// (testsupport::RedisServer: free loopback port, stopped by PID) and reads its raw reply
+// frames over a testsupport::RawSocket. Without redis-server installed the cases warn and
+// pass. Run by ctest as "local: ...".
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "proxy/command/command_table.h"
 #include "proxy/resp/reply_scanner.h"
 #include "proxy/server/local_commands.h"
+#include "tests/support/net.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
 using Argv = std::vector<std::string>;
 
-bool redisOnPath() {
-  const char* path = std::getenv("PATH");
-  std::string_view rest = path ? path : "";
-  while (!rest.empty()) {
-    const size_t colon = std::min(rest.find(':'), rest.size());
-    const std::string candidate = std::string(rest.substr(0, colon)) + "/redis-server";
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    rest.remove_prefix(std::min(colon + 1, rest.size()));
-  }
-  return false;
-}
+bool redisInstalled() { return ::access(testsupport::redisServerBinary().c_str(), X_OK) == 0; }
 
-int freeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  REQUIRE(ok);
-  return ntohs(addr.sin_port);
-}
-
-// The redis-server child process. A separate member so that it is stopped (by its PID) and
-// its directory removed even when LiveRedis's constructor fails after the fork.
-struct ServerProcess {
-  pid_t pid = -1;
-  std::string dir;
-
-  ServerProcess() = default;
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-  ~ServerProcess() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-    }
-    std::error_code ignored;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
-  }
-
-  // True once the child has exited (it is then reaped, and never signalled again).
-  bool exited() {
-    int status = 0;
-    if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) pid = -1;
-    return pid <= 0;
-  }
-};
-
-// A private redis-server and one raw RESP connection to it.
+// A private redis-server and one raw RESP connection to it. The server is stopped (by its
+// PID) and its directory removed on every path, including a failed REQUIRE.
 class LiveRedis {
  public:
-  LiveRedis() {
-    char dirTemplate[] = "/tmp/rp-locallive-XXXXXX";
-    REQUIRE(::mkdtemp(dirTemplate) != nullptr);
-    process_.dir = dirTemplate;
-    const int port = freeLoopbackPort();
-    Argv args{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-              "--save", "", "--appendonly", "no", "--dir", process_.dir};
-    const std::string log = process_.dir + "/redis.log";
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    process_.pid = ::fork();
-    REQUIRE(process_.pid >= 0);
-    if (process_.pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out >= 0) {
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(out, STDERR_FILENO);
-      }
-      ::execvp("redis-server", argv.data());
-      ::_exit(127);
-    }
-    connect(port);
-  }
-
-  ~LiveRedis() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
+  LiveRedis() = default;
   LiveRedis(const LiveRedis&) = delete;
   LiveRedis& operator=(const LiveRedis&) = delete;
 
   // Sends one command and returns Redis's raw reply frame.
   std::string call(const Argv& argv) {
-    std::string request = "*" + std::to_string(argv.size()) + "\r\n";
-    for (const auto& a : argv) request += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-    for (size_t sent = 0; sent < request.size();) {
-      const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      REQUIRE(n > 0);
-      sent += static_cast<size_t>(n);
-    }
+    REQUIRE(socket_.sendAll(testsupport::respCommand(argv)));
     resp::ReplyScanner scanner;
     std::string reply;
-    char chunk[65536];
     for (;;) {
-      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      REQUIRE(n > 0);
-      reply.append(chunk, static_cast<size_t>(n));
+      const std::string chunk = socket_.recvSome();
+      REQUIRE(!chunk.empty());
+      reply += chunk;
       const resp::ParseResult r = scanner.scan(reply);
       REQUIRE(r.status != resp::ParseStatus::Error);
       if (r.status == resp::ParseStatus::Complete) {
@@ -147,25 +54,9 @@ class LiveRedis {
   }
 
  private:
-  void connect(int port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-      REQUIRE(fd_ >= 0);
-      if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return;
-      ::close(fd_);
-      fd_ = -1;
-      REQUIRE_FALSE(process_.exited());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL("redis-server did not accept connections on port " << port);
-  }
-
-  ServerProcess process_;
-  int fd_ = -1;
+  testsupport::TempDir dir_;
+  testsupport::RedisServer server_{dir_, "locallive"};
+  testsupport::RawSocket socket_{server_.port()};
 };
 
 std::string ours(const Argv& argv) {
@@ -188,10 +79,10 @@ std::vector<std::string> bulkStrings(std::string_view frame) {
   return out;
 }
 
-#define SKIP_WITHOUT_REDIS()                                       \
-  if (!redisOnPath()) {                                            \
-    WARN("redis-server is not on PATH: live comparison skipped"); \
-    return;                                                        \
+#define SKIP_WITHOUT_REDIS()                                          \
+  if (!redisInstalled()) {                                            \
+    WARN("redis-server is not installed: live comparison skipped"); \
+    return;                                                           \
   }
 
 }  // namespace
