@@ -106,7 +106,46 @@ void readRing(const Section& s, routing::RingOptions& out) {
   readUint32(s, "vnodes", kVnodes, out.vnodesPerWeight);
 }
 
+// A non-empty plain string (passwords, user names). Never echoed in errors: secrets stay
+// out of logs.
+bool readSecret(const Section& s, std::string_view key, std::string& out) {
+  const YamlNode* node = s.find(key);
+  if (node == nullptr) return true;
+  if (!node->isScalar() || node->scalar.empty()) {
+    s.fail(key, "expected a non-empty string");
+    return false;
+  }
+  out = node->scalar;
+  return true;
+}
+
+void readCredentials(const Section& s, Credentials& out) {
+  readSecret(s, "username", out.username);
+  readSecret(s, "password", out.password);
+  if (!out.username.empty() && out.password.empty()) s.fail("password", "required with username");
+}
+
+void readAuth(const Section& s, AuthConfig& out) {
+  readSecret(s, "requirepass", out.requirepass);
+  const YamlNode* users = s.find("users");
+  if (users == nullptr || users->isNull()) return;
+  if (!users->isSequence()) return s.fail("users", "expected a list");
+  for (size_t i = 0; i < users->children.size(); ++i) {
+    const std::string path = s.pathOf("users") + "[" + std::to_string(i) + "]";
+    const Section u(s.errors(), &users->children[i], path, {"name", "password"});
+    if (!u.valid()) continue;
+    AuthUser user;
+    if (u.find("name") == nullptr) u.fail("name", "required");
+    if (u.find("password") == nullptr) u.fail("password", "required");
+    if (readSecret(u, "name", user.name) && readSecret(u, "password", user.password) &&
+        !user.name.empty() && !user.password.empty()) {
+      out.users.push_back(std::move(user));
+    }
+  }
+}
+
 void readBackend(const Section& s, BackendConfig& out) {
+  readCredentials(s, out.credentials);
   readUint32(s, "connections", kConnections, out.connections);
   readUint32(s, "connect_timeout_ms", kConnectTimeoutMs, out.connectTimeoutMs);
   readUint32(s, "timeout_ms", kTimeoutMs, out.timeoutMs);
@@ -152,7 +191,7 @@ void readShardName(const Section& s, ShardRead& read) {
 
 ShardRead readShard(ErrorList& errors, const YamlNode& node, const std::string& path) {
   ShardRead read;
-  const Section s(errors, &node, path, {"name", "address", "weight"});
+  const Section s(errors, &node, path, {"name", "address", "weight", "username", "password"});
   if (node.isNull()) errors.add(path, "expected a mapping");
   if (node.isNull() || !s.valid()) return read;
   if (s.find("address") == nullptr) {
@@ -170,6 +209,11 @@ ShardRead readShard(ErrorList& errors, const YamlNode& node, const std::string& 
   }
   read.weightOk =
       s.find("weight") == nullptr || readUint32(s, "weight", kWeight, read.shard.weight);
+  if (s.find("username") != nullptr || s.find("password") != nullptr) {
+    Credentials c;
+    readCredentials(s, c);
+    read.shard.credentials = c;
+  }
   return read;
 }
 
@@ -283,7 +327,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   }
   const Section top(errors, &root, "",
                     {"listen", "threads", "log_level", "metrics", "health", "ring", "backend",
-                     "limits", "commands", "shards"});
+                     "limits", "commands", "auth", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
@@ -299,13 +343,14 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
       cfg.ring);
   readBackend(Section(errors, top.find("backend"), "backend",
                       {"connections", "connect_timeout_ms", "timeout_ms", "max_pending",
-                       "max_buffer_bytes"}),
+                       "max_buffer_bytes", "username", "password"}),
               cfg.backend);
   readLimits(Section(errors, top.find("limits"), "limits",
                      {"max_clients", "client_max_pending", "client_max_output_bytes",
                       "max_bulk_bytes", "max_args", "max_request_bytes"}),
              cfg.limits);
   readCommands(Section(errors, top.find("commands"), "commands", {"allow", "deny"}), cfg.commands);
+  readAuth(Section(errors, top.find("auth"), "auth", {"requirepass", "users"}), cfg.auth);
   const std::optional<uint64_t> totalWeight =
       readShards(top, listenOk ? &cfg.listen : nullptr, cfg.shards);
   checkAcrossFields(errors, cfg, totalWeight);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,30 @@ struct Endpoint {
   }
 };
 
+// What the proxy sends as AUTH [username] password on each backend connection.
+struct Credentials {
+  std::string username;  // empty: AUTH <password> (the default user)
+  std::string password;  // empty: no AUTH at all
+};
+
 struct ShardConfig {
   std::string name;
   Endpoint address;
   uint32_t weight = 1;
+  std::optional<Credentials> credentials;  // overrides backend.username/password
+};
+
+// Client authentication, Redis-style: requirepass is the default user's password
+// (AUTH <pass>); users are ACL-style (AUTH <user> <pass>). Neither set = no AUTH needed.
+struct AuthUser {
+  std::string name;
+  std::string password;
+};
+
+struct AuthConfig {
+  std::string requirepass;
+  std::vector<AuthUser> users;
+  bool required() const { return !requirepass.empty() || !users.empty(); }
 };
 
 struct MetricsConfig {
@@ -44,6 +65,7 @@ struct BackendConfig {
   uint32_t timeoutMs = 2000;         // a request to a shard fails after this long
   uint32_t maxPending = 65536;       // in-flight requests per backend connection
   uint64_t maxBufferBytes = 64ull << 20;  // unsent bytes per backend connection
+  Credentials credentials;                // backend.username / backend.password
 };
 
 struct LimitsConfig {
@@ -72,6 +94,7 @@ struct ProxyConfig {
   BackendConfig backend;
   LimitsConfig limits;
   CommandsConfig commands;
+  AuthConfig auth;
   std::vector<ShardConfig> shards;
   std::string logLevel = "info";
   std::string sourcePath;  // file it was loaded from (empty for text)

@@ -61,6 +61,18 @@ struct BackendConnection::Impl : std::enable_shared_from_this<Impl> {
   resp::ReplyScanner scanner;
   Clock::duration backoff = kMinBackoff;
 
+  // Checks the reply to the AUTH every connection starts with.
+  struct AuthSink final : ReplySink {
+    Impl* impl = nullptr;
+    void onReply(uint64_t, std::string_view frame) override {
+      if (frame.empty() || frame[0] != '-') return;
+      impl->counters->onAuthFailed(frame.substr(1, frame.size() - 3));
+      impl->reset(BackendError::Unavailable);
+    }
+    void onError(uint64_t, BackendError) override {}
+  } authSink;
+  void queueAuth();
+
   void connect();
   void onConnected(uint64_t gen, const boost::system::error_code& ec);
   void reset(BackendError err);
@@ -92,6 +104,7 @@ void BackendConnection::Impl::connect() {
     ep = tcp::endpoint(addr, opt.port);
   }
   socket = tcp::socket(ioc);
+  queueAuth();
   auto self = shared_from_this();
   retryTimer.expires_after(std::chrono::milliseconds(opt.connectTimeoutMs));
   retryTimer.async_wait([self, gen](const boost::system::error_code& e) {
@@ -101,6 +114,25 @@ void BackendConnection::Impl::connect() {
   socket.async_connect(ep, [self, gen](const boost::system::error_code& e) {
     self->onConnected(gen, e);
   });
+}
+
+// Before anything else is queued on a fresh connection, so it is the first request sent.
+void BackendConnection::Impl::queueAuth() {
+  if (opt.password.empty()) return;
+  authSink.impl = this;
+  std::vector<std::string_view> args{"AUTH"};
+  if (!opt.username.empty()) args.push_back(opt.username);
+  args.push_back(opt.password);
+  out += "*" + std::to_string(args.size()) + "\r\n";
+  for (std::string_view a : args) {
+    out += "$" + std::to_string(a.size()) + "\r\n";
+    out.append(a);
+    out += "\r\n";
+  }
+  Waiter& w = waiters.pushSlot();
+  w.sink = &authSink;
+  w.tag = 0;
+  w.deadline = Clock::now() + std::chrono::milliseconds(opt.connectTimeoutMs + opt.timeoutMs);
 }
 
 void BackendConnection::Impl::onConnected(uint64_t gen, const boost::system::error_code& ec) {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pool/reply_sink.h"
 
@@ -55,6 +56,8 @@ struct BackendOptions {
   uint32_t timeoutMs = 2000;  // 0 = no timeout (blocking commands, pub/sub)
   uint32_t maxPending = 65536;
   uint64_t maxBufferBytes = 64ull << 20;
+  std::string username;  // AUTH [username] password as the first request, if password set
+  std::string password;
 };
 
 // Counters the connection bumps; owned by the worker's metric cells.
@@ -62,6 +65,8 @@ struct BackendCounters {
   virtual void onRequest() = 0;
   virtual void onError(BackendError kind) = 0;
   virtual void onConnected(bool up) = 0;
+  // The shard refused our AUTH (the reply text, which never contains the password).
+  virtual void onAuthFailed(std::string_view reply) = 0;
 
  protected:
   ~BackendCounters() = default;

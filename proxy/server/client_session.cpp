@@ -38,6 +38,8 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket, uint64_t id)
       id_(id),
       parser_(limitsFrom(worker.snapshot().config->limits)) {
   local_.clientId = id;
+  authenticated_ = !worker.authenticator().required();
+  parser_.setAuthenticated(authenticated_);
   boost::system::error_code ec;
   auto peer = socket_.remote_endpoint(ec);
   if (!ec) local_.addr = peer.address().to_string() + ":" + std::to_string(peer.port());

@@ -91,6 +91,10 @@ class ClientSession final : public pool::ReplySink,
   void forwardScan(uint32_t commandIndex);
   void forwardBroadcast(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
+  // auth: AUTH and HELLO ... AUTH, and the gate in front of everything else.
+  bool authGate(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  void authCommand(uint32_t commandIndex);
+  bool helloAuth(uint32_t commandIndex);
   void forwardInfoKeyspace(uint32_t commandIndex, std::string prefix);
   void startFanout(Fanout* fanout);
 
@@ -199,6 +203,7 @@ class ClientSession final : public pool::ReplySink,
   bool stopReading_ = false;
   bool closeAfterFlush_ = false;
   bool closed_ = false;
+  bool authenticated_ = true;  // false while auth is required and the client has not passed it
 
   friend class Worker;
 };

@@ -55,6 +55,7 @@ bool ClientSession::dispatch(std::string_view frame) {
     completeError(reserveSlot(index), errors::wrongArity(spec->name));
     return true;
   }
+  if (authGate(*spec, index)) return worker_.cells().countRequest(index), true;
   if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
   bool done = true;
   if (pubsub_ && pubsub_->active) {
@@ -101,6 +102,50 @@ bool ClientSession::deniedByPolicy(const cmd::CommandSpec&, uint32_t index) {
   if (entry.empty()) return false;
   completeError(reserveSlot(index), deniedText(entry));
   return true;
+}
+
+// Returns true when the request was answered here: AUTH itself, HELLO with AUTH, or any
+// command of a client that still has to authenticate (Redis lets only AUTH, HELLO and
+// QUIT through then).
+bool ClientSession::authGate(const cmd::CommandSpec& spec, uint32_t index) {
+  if (spec.name == "auth") return authCommand(index), true;
+  if (spec.name == "hello") return helloAuth(index);
+  if (authenticated_ || spec.name == "quit") return false;
+  completeError(reserveSlot(index), kNoAuth);
+  return true;
+}
+
+void ClientSession::authCommand(uint32_t index) {
+  const Authenticator& auth = worker_.authenticator();
+  if (!auth.required()) return completeError(reserveSlot(index), kAuthNotConfigured);
+  if (parser_.argc() > 3) return completeError(reserveSlot(index), errors::kSyntax);
+  const bool ok = parser_.argc() == 2 ? auth.check({}, parser_.arg(1)) : auth.check(parser_.arg(1), parser_.arg(2));
+  if (!ok) return completeError(reserveSlot(index), kWrongPass);
+  authenticated_ = true;
+  parser_.setAuthenticated(true);
+  complete(reserveSlot(index), "+OK\r\n");
+}
+
+// HELLO [protover [AUTH user pass] [SETNAME name]]: checks the credentials here; the rest
+// of HELLO is answered by the local handler. False = let it through.
+bool ClientSession::helloAuth(uint32_t index) {
+  size_t at = 0;
+  for (size_t i = 2; i + 2 < parser_.argc(); ++i) {
+    if (ieq(parser_.arg(i), "auth")) at = i;
+  }
+  if (at == 0) {
+    if (authenticated_) return false;
+    completeError(reserveSlot(index), kHelloNoAuth);
+    return true;
+  }
+  if (!worker_.authenticator().required()) return false;  // like nopass: any credentials pass
+  if (!worker_.authenticator().check(parser_.arg(at + 1), parser_.arg(at + 2))) {
+    completeError(reserveSlot(index), kWrongPass);
+    return true;
+  }
+  authenticated_ = true;
+  parser_.setAuthenticated(true);
+  return false;
 }
 
 // Inline requests are not RESP; shards get the same command re-encoded.

@@ -3,6 +3,7 @@
 
 #include <boost/asio.hpp>
 
+#include "proxy/log.h"
 #include "proxy/server/client_session.h"
 
 namespace proxy {
@@ -16,13 +17,17 @@ constexpr size_t kScratchBytes = 64 * 1024;
 // Adapts a shard's metric cells to the pool's counter interface.
 class Worker::ShardCounters final : public pool::BackendCounters {
  public:
-  explicit ShardCounters(metrics::ShardCells& cells) : cells_(cells) {}
+  ShardCounters(metrics::ShardCells& cells, std::string shard) : cells_(cells), shard_(std::move(shard)) {}
   void onRequest() override { cells_.requests.add(); }
   void onError(pool::BackendError kind) override { cells_.errors[static_cast<size_t>(kind)].add(); }
   void onConnected(bool up) override { cells_.connectionsUp.add(up ? 1 : -1); }
+  void onAuthFailed(std::string_view reply) override {
+    logx::warn("backend AUTH refused shard=" + shard_ + " reply=\"" + std::string(reply) + "\"");
+  }
 
  private:
   metrics::ShardCells& cells_;
+  std::string shard_;
 };
 
 Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
@@ -31,7 +36,8 @@ Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
       ioc_(std::make_unique<asio::io_context>(1)),
       cells_(commandCount, snapshot_.config->shards.size()),
       scratch_(kScratchBytes),
-      policy_(snapshot_.config->commands) {}
+      policy_(snapshot_.config->commands),
+      auth_(snapshot_.config->auth) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) stop();
@@ -47,6 +53,9 @@ pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s) {
   o.timeoutMs = cfg.backend.timeoutMs;
   o.maxPending = cfg.backend.maxPending;
   o.maxBufferBytes = cfg.backend.maxBufferBytes;
+  const config::Credentials& c = cfg.shards[s].credentials ? *cfg.shards[s].credentials : cfg.backend.credentials;
+  o.username = c.username;
+  o.password = c.password;
   return o;
 }
 }  // namespace
@@ -63,7 +72,7 @@ void Worker::connectBackends() {
   const config::ProxyConfig& cfg = *snapshot_.config;
   backends_.resize(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
-    counters_.push_back(std::make_unique<ShardCounters>(cells_.shard(s)));
+    counters_.push_back(std::make_unique<ShardCounters>(cells_.shard(s), cfg.shards[s].name));
     const pool::BackendOptions o = backendOptions(cfg, s);
     for (uint32_t c = 0; c < std::max(1u, cfg.backend.connections); ++c) {
       backends_[s].push_back(

@@ -16,6 +16,7 @@
 #include "config/proxy_config.h"
 #include "pool/backend_connection.h"
 #include "proxy/metrics/worker_cells.h"
+#include "proxy/server/auth.h"
 #include "proxy/server/command_policy.h"
 #include "proxy/server/fanout.h"
 #include "routing/hash_ring.h"
@@ -78,6 +79,7 @@ class Worker final : public pool::BatchHooks {
   std::unique_ptr<pool::BackendConnection> makeLink(uint32_t shard, uint32_t timeoutMs);
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
+  const Authenticator& authenticator() const { return auth_; }
   void setProcessStats(const ProcessStats* stats) { stats_ = stats; }
   FanoutPool& fanouts() { return fanouts_; }
   const ProcessStats& processStats() const { return *stats_; }
@@ -111,6 +113,7 @@ class Worker final : public pool::BatchHooks {
   std::vector<char> scratch_;
   bool shuttingDown_ = false;
   CommandPolicy policy_;
+  Authenticator auth_;
   const ProcessStats* stats_ = nullptr;
   size_t rotation_ = 0;
 };

@@ -41,6 +41,7 @@ std::string renderProxyYaml(const ProxyOptions& opts, uint16_t port, uint16_t me
     y << "  - name: " << s.name << "\n"
       << "    address: " << s.address << "\n"
       << "    weight: " << s.weight << "\n";
+    if (!s.password.empty()) y << "    password: \"" << s.password << "\"\n";
   }
   y << opts.extraYaml;
   return y.str();
@@ -72,7 +73,10 @@ bool Proxy::launch() {
       [&] {
         if (!process_->running()) return true;  // died: stop polling
         auto c = Client::tryConnect(port_, std::chrono::milliseconds(500));
-        return c && c->cmd({"PING"}).isStatus("PONG");
+        if (!c) return false;
+        // A proxy that requires AUTH answers NOAUTH: it is up all the same.
+        const Reply r = c->cmd({"PING"});
+        return r.isStatus("PONG") || (r.type == ReplyType::Error && r.str.rfind("NOAUTH", 0) == 0);
       },
       kReadyTimeout) &&
          process_->running();
