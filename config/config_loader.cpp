@@ -31,6 +31,7 @@ constexpr IntRule kTimeoutMs{1, 3'600'000};
 constexpr IntRule kMaxPending{1, 1 << 24};
 constexpr IntRule kMaxClients{1, 10'000'000};
 constexpr IntRule kMaxArgs{1, 2'147'483'647};  // Redis' own multibulk ceiling
+constexpr IntRule kIdleTimeoutS{0, 31'536'000};  // up to a year, 0 = never
 constexpr ByteRule kBytes{};
 // 16M points x 16 bytes = 256MiB per ring version, and two versions coexist on reload.
 constexpr uint64_t kMaxRingPoints = 1ull << 24;
@@ -160,6 +161,7 @@ void readLimits(const Section& s, LimitsConfig& out) {
   readBytes(s, "max_bulk_bytes", kBytes, out.maxBulkBytes);
   readUint32(s, "max_args", kMaxArgs, out.maxArgs);
   readBytes(s, "max_request_bytes", kBytes, out.maxRequestBytes);
+  readUint32(s, "idle_timeout_s", kIdleTimeoutS, out.idleTimeoutS);
 }
 
 // One shard as read, with what is known about it, for the checks across shards.
@@ -347,7 +349,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
               cfg.backend);
   readLimits(Section(errors, top.find("limits"), "limits",
                      {"max_clients", "client_max_pending", "client_max_output_bytes",
-                      "max_bulk_bytes", "max_args", "max_request_bytes"}),
+                      "max_bulk_bytes", "max_args", "max_request_bytes", "idle_timeout_s"}),
              cfg.limits);
   readCommands(Section(errors, top.find("commands"), "commands", {"allow", "deny"}), cfg.commands);
   readAuth(Section(errors, top.find("auth"), "auth", {"requirepass", "users"}), cfg.auth);

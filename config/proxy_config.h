@@ -75,6 +75,7 @@ struct LimitsConfig {
   uint64_t maxBulkBytes = 512ull << 20;   // proto-max-bulk-len
   uint32_t maxArgs = 1u << 20;
   uint64_t maxRequestBytes = 1ull << 30;  // client-query-buffer-limit
+  uint32_t idleTimeoutS = 0;              // close clients idle this long (Redis `timeout`); 0 = never
 };
 
 // Which commands an operator allows or denies. Names are lowercase command names, or

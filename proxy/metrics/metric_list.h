@@ -24,6 +24,7 @@ enum MetricId : unsigned {
   kBackendRequests,
   kBackendErrors,
   kBackendConnectionsUp,
+  kClientsClosed,
   kMetricCount
 };
 
@@ -42,7 +43,13 @@ inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
      "overloaded)."},
     {"ringproxy_backend_connections_up", Kind::Gauge, "shard",
      "Backend connections to a shard that are currently connected."},
+    {"ringproxy_clients_closed_total", Kind::Counter, "reason",
+     "Client connections the proxy closed, by reason (output_limit, idle_timeout, max_clients)."},
 }};
+
+inline constexpr std::array<std::string_view, 3> kCloseReasons{"output_limit", "idle_timeout",
+                                                               "max_clients"};
+enum CloseReason : unsigned { kCloseOutputLimit, kCloseIdleTimeout, kCloseMaxClients };
 
 // Upper bounds of the request duration histogram, in seconds.
 inline constexpr std::array<double, 15> kDurationBuckets{

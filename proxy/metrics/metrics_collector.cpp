@@ -58,6 +58,15 @@ void MetricsCollector::collectRequests(std::vector<MetricFamily>& out) const {
   c.metric.push_back(std::move(cm));
   out.push_back(std::move(p));
   out.push_back(std::move(c));
+
+  MetricFamily closed = family(kClientsClosed);
+  for (size_t r = 0; r < kCloseReasons.size(); ++r) {
+    ClientMetric m;
+    m.label.push_back({"reason", std::string(kCloseReasons[r])});
+    for (const WorkerCells* w : workers_) m.counter.value += static_cast<double>(w->clientsClosed[r].get());
+    closed.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(closed));
 }
 
 void MetricsCollector::collectDuration(std::vector<MetricFamily>& out) const {

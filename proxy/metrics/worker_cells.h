@@ -58,6 +58,7 @@ class WorkerCells {
 
   Cell protocolErrors;
   GaugeCell clients;
+  std::array<Cell, kCloseReasons.size()> clientsClosed;
 
   // Read side (scrape thread).
   size_t commandCount() const { return commandCount_; }

@@ -9,6 +9,7 @@
 
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
+#include "proxy/log.h"
 #include "proxy/resp/resp_writer.h"
 #include "proxy/server/blocked_registry.h"
 #include "proxy/server/fanout.h"
@@ -52,6 +53,7 @@ void ClientSession::start() {
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
   worker_.cells().clients.add(1);
+  lastActive_ = Clock::now();
   armRead();
 }
 
@@ -101,6 +103,7 @@ void ClientSession::waitQuiet() {
 
 void ClientSession::onRead(size_t n) {
   batchStart_ = Clock::now();
+  lastActive_ = batchStart_;
   worker_.beginBatch();
   inReadHandler_ = true;
   if (readingSmall_) {
@@ -272,16 +275,28 @@ void ClientSession::markDirty() {
   worker_.markDirty(this);
 }
 
+// Reading pauses at half the output cap; past the whole cap the client is closed (see
+// flushOutput), as Redis closes clients over their output buffer limit.
 bool ClientSession::overCaps() const {
   const auto& l = worker_.snapshot().config->limits;
-  return slots_.size() >= l.clientMaxPending || out_.size() - outSent_ >= l.clientMaxOutputBytes;
+  return slots_.size() >= l.clientMaxPending || out_.size() - outSent_ >= l.clientMaxOutputBytes / 2;
+}
+
+// Called by the worker's idle sweep: a client with nothing in flight, not blocked and not
+// subscribed, silent for longer than limits.idle_timeout_s, is closed (Redis's `timeout`).
+bool ClientSession::closeIfIdle(Clock::time_point now, std::chrono::seconds timeout) {
+  if (closed_ || inflight_ > 0 || !slots_.empty() || blocked_ || (pubsub_ && pubsub_->active)) return false;
+  if (now - lastActive_ < timeout) return false;
+  worker_.cells().clientsClosed[metrics::kCloseIdleTimeout].add();
+  close();
+  return true;
 }
 
 void ClientSession::maybeResume() {
   if (!paused_ || closed_ || blocked_ || waitingLinkId_) return;
   if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
-  if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 2) return;
+  if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 4) return;
   paused_ = false;
   waitingBarrier_ = false;
   // Posted: we may be inside a backend's reply loop; parse the held bytes from a clean stack.
@@ -307,6 +322,12 @@ void ClientSession::flushOutput() {
     boost::system::error_code ec;
     const size_t n = socket_.write_some(asio::buffer(out_.data() + outSent_, out_.size() - outSent_), ec);
     if (ec == asio::error::would_block) {
+      if (out_.size() - outSent_ > worker_.snapshot().config->limits.clientMaxOutputBytes) {
+        logx::warn("closing client id=" + std::to_string(id_) + " addr=" + local_.addr +
+                   ": output buffer over limits.client_max_output_bytes (it does not read its replies)");
+        worker_.cells().clientsClosed[metrics::kCloseOutputLimit].add();
+        return close();
+      }
       writeWaiting_ = true;
       socket_.async_wait(tcp::socket::wait_write,
                          [self = shared_from_this()](const boost::system::error_code& e) {

@@ -52,6 +52,8 @@ class ClientSession final : public pool::ReplySink,
   // Stop reading; close once every reply already owed has been written.
   void shutdown();
   bool closed() const { return closed_; }
+  // The worker's idle sweep; true when it closed the session.
+  bool closeIfIdle(std::chrono::steady_clock::time_point now, std::chrono::seconds timeout);
   // Requests of this client are still being answered (its FIFO is not empty).
   bool awaitingReplies() const { return !slots_.empty(); }
 
@@ -195,6 +197,7 @@ class ClientSession final : public pool::ReplySink,
   std::vector<uint32_t> keysPerPart_;
   size_t inflight_ = 0;
   Clock::time_point batchStart_;
+  Clock::time_point lastActive_;
   bool readArmed_ = false;
   bool writeWaiting_ = false;
   bool inReadHandler_ = false;

@@ -174,6 +174,8 @@ void Server::Impl::accept() {
 
 void Server::Impl::onAccepted(Worker& worker, tcp::socket socket) {
   if (connectedClients() >= config->limits.maxClients) {
+    // Only this (accepting) thread writes this cell of the worker's: still one writer.
+    worker.cells().clientsClosed[metrics::kCloseMaxClients].add();
     std::string reply = "-" + std::string(errors::kMaxClients) + "\r\n";
     boost::system::error_code ignored;
     asio::write(socket, asio::buffer(reply), ignored);

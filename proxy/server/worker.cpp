@@ -84,7 +84,10 @@ void Worker::connectBackends() {
 
 void Worker::start() {
   // Backends are created on the worker thread so every handler of theirs runs there.
-  asio::post(*ioc_, [this] { connectBackends(); });
+  asio::post(*ioc_, [this] {
+    connectBackends();
+    if (snapshot_.config->limits.idleTimeoutS > 0) sweepIdle();
+  });
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(*ioc_);
     ioc_->run();
@@ -126,6 +129,21 @@ void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
   sessions_.clear();
   backends_.clear();
   ioc_->stop();
+}
+
+// Once a second: close clients idle longer than limits.idle_timeout_s.
+void Worker::sweepIdle() {
+  if (shuttingDown_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const std::chrono::seconds timeout(snapshot_.config->limits.idleTimeoutS);
+  std::vector<std::shared_ptr<ClientSession>> all;
+  all.reserve(sessions_.size());
+  for (auto& [ptr, s] : sessions_) all.push_back(s);
+  for (auto& s : all) s->closeIfIdle(now, timeout);
+  auto timer = std::make_shared<asio::steady_timer>(*ioc_, std::chrono::seconds(1));
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (!ec) sweepIdle();
+  });
 }
 
 void Worker::addSession(std::shared_ptr<ClientSession> session) {

@@ -96,6 +96,7 @@ class Worker final : public pool::BatchHooks {
   void postFlush();
   void beginShutdown();
   void checkShutdown(std::chrono::steady_clock::time_point deadline);
+  void sweepIdle();
 
   size_t index_;
   RoutingSnapshot snapshot_;
