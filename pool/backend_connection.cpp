@@ -372,6 +372,17 @@ std::optional<BackendError> BackendConnection::send(std::string_view frame,
   return std::nullopt;
 }
 
+void BackendConnection::updateOptions(const BackendOptions& options) {
+  Impl& d = *impl_;
+  const bool reconnect = options.host != d.opt.host || options.port != d.opt.port ||
+                         options.username != d.opt.username || options.password != d.opt.password;
+  d.opt = options;
+  if (reconnect && d.state != Impl::State::Stopped && d.state != Impl::State::Idle) {
+    d.backoff = kMinBackoff;
+    d.reset(BackendError::Closed);
+  }
+}
+
 bool BackendConnection::sendUntracked(std::string_view frame) {
   Impl& d = *impl_;
   if (d.state == Impl::State::Backoff || d.state == Impl::State::Stopped || d.state == Impl::State::Idle) {

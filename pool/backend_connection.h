@@ -93,6 +93,9 @@ class BackendConnection {
   // arrives with no waiter) go to the push sink. For pub/sub connections.
   bool sendUntracked(std::string_view frame);
   void setPushSink(ReplySink* sink);
+  // A reloaded config: timeouts and caps apply to new requests; a new address or new
+  // credentials reconnect (requests in flight then fail as "connection lost").
+  void updateOptions(const BackendOptions& options);
   // Writes the queued bytes now (called by the owner at the end of a batch).
   void flush();
   bool isUp() const;

@@ -25,6 +25,8 @@ enum MetricId : unsigned {
   kBackendErrors,
   kBackendConnectionsUp,
   kClientsClosed,
+  kConfigReloads,
+  kConfigLastReloadSuccess,
   kMetricCount
 };
 
@@ -45,6 +47,10 @@ inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
      "Backend connections to a shard that are currently connected."},
     {"ringproxy_clients_closed_total", Kind::Counter, "reason",
      "Client connections the proxy closed, by reason (output_limit, idle_timeout, max_clients)."},
+    {"ringproxy_config_reloads_total", Kind::Counter, "result",
+     "Config reloads (file change or SIGHUP), by result (success, failure)."},
+    {"ringproxy_config_last_reload_success_timestamp_seconds", Kind::Gauge, "",
+     "Unix time of the last successful config reload (0 before the first)."},
 }};
 
 inline constexpr std::array<std::string_view, 3> kCloseReasons{"output_limit", "idle_timeout",

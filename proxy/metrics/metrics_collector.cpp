@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
@@ -16,10 +17,11 @@ using prometheus::MetricType;
 
 MetricsCollector::MetricsCollector(std::vector<std::string> commandNames,
                                    std::vector<std::string> shardNames,
-                                   std::vector<const WorkerCells*> workers)
+                                   std::vector<const WorkerCells*> workers, const ReloadStats* reloads)
     : commandNames_(std::move(commandNames)),
       shardNames_(std::move(shardNames)),
-      workers_(std::move(workers)) {}
+      workers_(std::move(workers)),
+      reloads_(reloads) {}
 
 MetricFamily MetricsCollector::family(MetricId id) const {
   const MetricDef& d = kMetrics[id];
@@ -120,11 +122,30 @@ void MetricsCollector::collectBackend(std::vector<MetricFamily>& out) const {
   out.push_back(std::move(up));
 }
 
+void MetricsCollector::collectReloads(std::vector<MetricFamily>& out) const {
+  if (reloads_ == nullptr) return;
+  MetricFamily total = family(kConfigReloads);
+  for (const char* result : {"success", "failure"}) {
+    ClientMetric m;
+    m.label.push_back({"result", result});
+    const auto& cell = std::string_view(result) == "success" ? reloads_->success : reloads_->failure;
+    m.counter.value = static_cast<double>(cell.load(std::memory_order_relaxed));
+    total.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(total));
+  MetricFamily last = family(kConfigLastReloadSuccess);
+  ClientMetric m;
+  m.gauge.value = reloads_->lastSuccessUnix.load(std::memory_order_relaxed);
+  last.metric.push_back(std::move(m));
+  out.push_back(std::move(last));
+}
+
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   std::vector<MetricFamily> out;
   collectRequests(out);
   collectDuration(out);
   collectBackend(out);
+  collectReloads(out);
   return out;
 }
 

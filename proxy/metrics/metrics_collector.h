@@ -16,7 +16,7 @@ namespace metrics {
 class MetricsCollector : public prometheus::Collectable {
  public:
   MetricsCollector(std::vector<std::string> commandNames, std::vector<std::string> shardNames,
-                   std::vector<const WorkerCells*> workers);
+                   std::vector<const WorkerCells*> workers, const ReloadStats* reloads = nullptr);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -24,10 +24,12 @@ class MetricsCollector : public prometheus::Collectable {
   void collectRequests(std::vector<prometheus::MetricFamily>& out) const;
   void collectDuration(std::vector<prometheus::MetricFamily>& out) const;
   void collectBackend(std::vector<prometheus::MetricFamily>& out) const;
+  void collectReloads(std::vector<prometheus::MetricFamily>& out) const;
 
   std::vector<std::string> commandNames_;
   std::vector<std::string> shardNames_;
   std::vector<const WorkerCells*> workers_;
+  const ReloadStats* reloads_;
 };
 
 }  // namespace metrics

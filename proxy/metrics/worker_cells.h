@@ -37,6 +37,13 @@ struct ShardCells {
   GaugeCell connectionsUp;
 };
 
+// Process-wide reload counters, written by the reloader thread, read on scrape.
+struct ReloadStats {
+  std::atomic<uint64_t> success{0};
+  std::atomic<uint64_t> failure{0};
+  std::atomic<double> lastSuccessUnix{0};
+};
+
 class WorkerCells {
  public:
   // `commands` counters plus one for unknown commands (index == commands).

@@ -15,6 +15,7 @@
 #include "proxy/log.h"
 #include "proxy/metrics/metrics_collector.h"
 #include "proxy/server/client_session.h"
+#include "proxy/server/config_reloader.h"
 #include "proxy/server/health_server.h"
 #include "proxy/server/worker.h"
 
@@ -37,11 +38,14 @@ struct Server::Impl {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<HealthServer> health;
   ProcessStats stats;
+  metrics::ReloadStats reloadStats;
+  std::unique_ptr<ConfigReloader> reloader;
 
   void startWorkers(std::shared_ptr<const routing::HashRing> ring);
   void startListener();
   void startMetrics();
   void startHealth();
+  void startReloader();
   bool anyShardUp() const;
   void shutdown();
   void accept();
@@ -93,13 +97,25 @@ void Server::Impl::startMetrics() {
   for (const auto& s : config->shards) shards.push_back(s.name);
   std::vector<const metrics::WorkerCells*> cells;
   for (const auto& w : workers) cells.push_back(&w->cells());
-  collector = std::make_shared<metrics::MetricsCollector>(commands, shards, cells);
+  collector = std::make_shared<metrics::MetricsCollector>(commands, shards, cells, &reloadStats);
   try {
     exposer = std::make_unique<prometheus::Exposer>(config->metrics.listen.str());
   } catch (const std::exception& e) {
     throw std::runtime_error("metrics.listen: cannot serve on " + config->metrics.listen.str() + ": " + e.what());
   }
   exposer->RegisterCollectable(collector);
+}
+
+// New settings reach each worker as an immutable config posted to its own thread.
+void Server::Impl::startReloader() {
+  reloader = std::make_unique<ConfigReloader>(ioc, config, [this](std::shared_ptr<const config::ProxyConfig> next) {
+    config = next;
+    for (auto& w : workers) {
+      Worker* worker = w.get();
+      asio::post(worker->ioc(), [worker, next] { worker->applyConfig(next); });
+    }
+  }, reloadStats);
+  reloader->start();
 }
 
 bool Server::Impl::anyShardUp() const {
@@ -146,6 +162,7 @@ void stopHttp(std::unique_ptr<HttpServer>& server, const config::Endpoint& ep) {
 // Order matters: the main io_context still owns an aborted accept whose socket belongs to
 // a worker's io_context, so it is drained before the workers go.
 void Server::Impl::shutdown() {
+  reloader.reset();
   acceptor.reset();
   ioc.restart();
   ioc.poll();
@@ -194,7 +211,7 @@ void Server::Impl::waitSignals() {
   signals.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      logx::warn("SIGHUP received: live reload is not implemented yet; config unchanged");
+      if (reloader) reloader->reload("SIGHUP");
       return waitSignals();
     }
     logx::info(std::string("shutting down signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
@@ -221,6 +238,7 @@ int Server::run() {
   impl_->startListener();
   impl_->startMetrics();
   impl_->startHealth();
+  impl_->startReloader();
   logx::info("ringproxy started version=0.1.0 config=" + cfg.sourcePath + " config_digest=" + cfg.digest +
              " listen=" + cfg.listen.str() + " workers=" +
              std::to_string(impl_->workers.size()) + " shards=" + std::to_string(cfg.shards.size()) +

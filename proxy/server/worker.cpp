@@ -131,9 +131,24 @@ void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
   ioc_->stop();
 }
 
+void Worker::applyConfig(std::shared_ptr<const config::ProxyConfig> cfg) {
+  retired_.push_back(snapshot_.config);
+  if (retired_.size() > 16) retired_.erase(retired_.begin());
+  snapshot_.config = std::move(cfg);
+  policy_ = CommandPolicy(snapshot_.config->commands);
+  auth_ = Authenticator(snapshot_.config->auth);
+  for (size_t s = 0; s < backends_.size(); ++s) {
+    const pool::BackendOptions o = backendOptions(*snapshot_.config, s);
+    for (auto& conn : backends_[s]) conn->updateOptions(o);
+  }
+  const bool sweeping = idleSweep_;
+  if (!sweeping && snapshot_.config->limits.idleTimeoutS > 0) sweepIdle();
+}
+
 // Once a second: close clients idle longer than limits.idle_timeout_s.
 void Worker::sweepIdle() {
-  if (shuttingDown_) return;
+  idleSweep_ = !shuttingDown_ && snapshot_.config->limits.idleTimeoutS > 0;
+  if (!idleSweep_) return;
   const auto now = std::chrono::steady_clock::now();
   const std::chrono::seconds timeout(snapshot_.config->limits.idleTimeoutS);
   std::vector<std::shared_ptr<ClientSession>> all;

@@ -57,6 +57,9 @@ class Worker final : public pool::BatchHooks {
   Worker& operator=(const Worker&) = delete;
 
   void start();
+  // Posted by the reloader: the same ring, new settings (limits, commands, auth, backend
+  // options, shard addresses). Worker thread.
+  void applyConfig(std::shared_ptr<const config::ProxyConfig> config);
   // Graceful stop: no new requests are read; in-flight ones finish (bounded by the backend
   // timeout plus a second); then the thread exits. Blocks until joined.
   void stop();
@@ -113,10 +116,14 @@ class Worker final : public pool::BatchHooks {
   bool flushPosted_ = false;
   std::vector<char> scratch_;
   bool shuttingDown_ = false;
+  // Fan-outs in flight point at shard names of the config they started under: keep a few
+  // previous configs alive (reloads are rare; a fan-out lives at most timeout_ms).
+  std::vector<std::shared_ptr<const config::ProxyConfig>> retired_;
   CommandPolicy policy_;
   Authenticator auth_;
   const ProcessStats* stats_ = nullptr;
   size_t rotation_ = 0;
+  bool idleSweep_ = false;  // the once-a-second idle sweep is scheduled
 };
 
 }  // namespace proxy

@@ -1,0 +1,57 @@
+// Reload planning: which changes of a new file apply live (see config_diff.h).
+#include "config/config_diff.h"
+
+namespace config {
+
+namespace {
+bool sameEndpoint(const Endpoint& a, const Endpoint& b) { return a.host == b.host && a.port == b.port; }
+
+bool sameRing(const ProxyConfig& a, const ProxyConfig& b) {
+  if (a.ring.distribution != b.ring.distribution || a.ring.hash != b.ring.hash ||
+      a.ring.hashTag != b.ring.hashTag || a.ring.vnodesPerWeight != b.ring.vnodesPerWeight ||
+      a.shards.size() != b.shards.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.shards.size(); ++i) {
+    if (a.shards[i].name != b.shards[i].name || a.shards[i].weight != b.shards[i].weight) return false;
+  }
+  return true;
+}
+
+void keepRestartOnly(const ProxyConfig& running, ReloadPlan& plan) {
+  ProxyConfig& e = plan.effective;
+  if (!sameEndpoint(e.listen, running.listen)) {
+    plan.notes.push_back("listen: changed to " + e.listen.str() + "; needs a restart, still " + running.listen.str());
+    e.listen = running.listen;
+  }
+  if (e.threads != running.threads) {
+    plan.notes.push_back("threads: changed; needs a restart, still " + std::to_string(running.threads));
+    e.threads = running.threads;
+  }
+  if (e.metrics.enabled != running.metrics.enabled || !sameEndpoint(e.metrics.listen, running.metrics.listen)) {
+    plan.notes.push_back("metrics: changed; needs a restart");
+    e.metrics = running.metrics;
+  }
+  if (e.health.enabled != running.health.enabled || !sameEndpoint(e.health.listen, running.health.listen)) {
+    plan.notes.push_back("health: changed; needs a restart");
+    e.health = running.health;
+  }
+}
+}  // namespace
+
+ReloadPlan planReload(const ProxyConfig& running, const ProxyConfig& loaded) {
+  ReloadPlan plan{loaded, {}, false};
+  keepRestartOnly(running, plan);
+  if (!sameRing(running, loaded)) {
+    plan.ringChanged = true;
+    plan.notes.push_back(
+        "shards/ring: changed; moving keys between shards (live rebalancing) is not implemented "
+        "yet, so the running shards are kept. Restarting with this file would change where keys "
+        "are looked up without moving them");
+    plan.effective.ring = running.ring;
+    plan.effective.shards = running.shards;
+  }
+  return plan;
+}
+
+}  // namespace config
