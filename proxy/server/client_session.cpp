@@ -46,7 +46,12 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket, uint64_t id)
   if (!ec) local_.addr = peer.address().to_string() + ":" + std::to_string(peer.port());
 }
 
-ClientSession::~ClientSession() = default;
+// The dedicated connection dies with the session; its CLIENT ID sink must not call back
+// into a session that is being destroyed.
+ClientSession::~ClientSession() {
+  linkId_.owner = nullptr;
+  link_.reset();
+}
 
 void ClientSession::start() {
   boost::system::error_code ignored;

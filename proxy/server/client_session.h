@@ -95,6 +95,7 @@ class ClientSession final : public pool::ReplySink,
   void runLocal(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   // auth: AUTH and HELLO ... AUTH, and the gate in front of everything else.
   bool authGate(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  void resetSession(uint32_t commandIndex);
   void authCommand(uint32_t commandIndex);
   bool helloAuth(uint32_t commandIndex);
   void forwardInfoKeyspace(uint32_t commandIndex, std::string prefix);

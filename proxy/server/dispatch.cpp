@@ -58,7 +58,9 @@ bool ClientSession::dispatch(std::string_view frame) {
   if (authGate(*spec, index)) return worker_.cells().countRequest(index), true;
   if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
   bool done = true;
-  if (pubsub_ && pubsub_->active) {
+  if (spec->name == "reset") {
+    resetSession(index);
+  } else if (pubsub_ && pubsub_->active) {
     done = dispatchInPubSubMode(*spec, index, frame);
   } else if (spec->strategy == cmd::Strategy::PubSub) {
     done = dispatchPubSub(*spec, index, frame);
@@ -102,6 +104,27 @@ bool ClientSession::deniedByPolicy(const cmd::CommandSpec&, uint32_t index) {
   if (entry.empty()) return false;
   completeError(reserveSlot(index), deniedText(entry));
   return true;
+}
+
+// RESET, as Redis does it: leave a transaction (the shard discards it), stop watching,
+// leave subscribed mode, forget the name, and authenticate again if auth is required.
+void ClientSession::resetSession(uint32_t index) {
+  if (txn_.multiSent && link_) link_->send("*1\r\n$7\r\nDISCARD\r\n", &discard_, 0);
+  if (txn_.pinned && link_) link_->send("*1\r\n$7\r\nUNWATCH\r\n", &discard_, 0);
+  endTransaction();
+  if (pubsub_ && pubsub_->active) {
+    for (PendingSubscription& p : pubsub_->pending) complete(p.seq, p.reply);
+    pubsub_->pending.clear();
+    pubsub_->channels.clear();
+    pubsub_->patterns.clear();
+    pubsub_->shardChannels.clear();
+    pubsub_->active = false;
+    leavePubSubIfEmpty();
+  }
+  local_.name.clear();
+  authenticated_ = !worker_.authenticator().required();
+  parser_.setAuthenticated(authenticated_);
+  complete(reserveSlot(index), "+RESET\r\n");
 }
 
 // Returns true when the request was answered here: AUTH itself, HELLO with AUTH, or any

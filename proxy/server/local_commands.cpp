@@ -242,10 +242,8 @@ LocalAction runLocalCommand(const LocalArgs& a, LocalState& st, const LocalInfo&
   else if (ieq(name, "reset")) { st.name.clear(); resp::appendSimple(out, "RESET"); }
   // Cluster-aware clients send these on every connection; a proxy is always readable.
   else if (ieq(name, "readonly") || ieq(name, "readwrite")) resp::appendSimple(out, "OK");
-  else if (ieq(name, "auth")) {
-    resp::appendError(out, "ERR AUTH <password> called without any password configured for the "
-                           "default user. Are you sure your configuration is correct?");
-  } else {
+  else {
+    // AUTH never gets here: ClientSession::authGate answers it with the config's users.
     resp::appendError(out, errors::notSupported(name));
   }
   return LocalAction::Reply;

@@ -201,16 +201,6 @@ bool ClientSession::dispatchInPubSubMode(const cmd::CommandSpec& spec, uint32_t 
     return true;
   }
   if (name == "quit") return runLocal(spec, index, frame), true;
-  if (name == "reset") {
-    for (PendingSubscription& p : pubsub_->pending) complete(p.seq, p.reply);
-    pubsub_->pending.clear();
-    pubsub_->channels.clear();
-    pubsub_->patterns.clear();
-    pubsub_->shardChannels.clear();
-    pubsub_->active = false;
-    leavePubSubIfEmpty();
-    return runLocal(spec, index, frame), true;
-  }
   if (spec.strategy == cmd::Strategy::PubSub && name != "publish" && name != "spublish" && name != "pubsub") {
     return dispatchPubSub(spec, index, frame);
   }
