@@ -2,7 +2,10 @@
 // Called by: loadConfigText (config_loader.cpp) through parseYaml().
 #include "config/yaml_document.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <sstream>
 
 #include <new>
 
@@ -75,16 +78,44 @@ YamlDocument failed(std::string message) {
 
 }  // namespace
 
+// Counts documents without building them, and stops at `limit`: yaml-cpp 0.7's parser can
+// report empty documents forever on some inputs (a lone ',', found by fuzz_config_loader;
+// upstream jbeder/yaml-cpp#1040), which makes YAML::LoadAll loop until memory runs out.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+size_t countDocuments(const std::string& text, size_t limit) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  size_t n = 0;
+  while (n < limit && parser.HandleNextDocument(counter)) ++n;
+  return n;
+}
+
 YamlDocument parseYaml(std::string_view text) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      return failed("expected one YAML document, found " + std::to_string(documents.size()));
+    const std::string owned(text);
+    constexpr size_t kLimit = 16;
+    const size_t documents = countDocuments(owned, kLimit);
+    if (documents > 1) {
+      return failed("expected one YAML document, found " + std::to_string(documents) +
+                    (documents == kLimit ? " or more" : ""));
     }
     YamlDocument doc;
-    if (documents.empty()) return doc;
+    if (documents == 0) return doc;
     Converter converter;
-    if (!converter.convert(documents.front(), doc.root, 0)) return failed(converter.error());
+    if (!converter.convert(YAML::Load(owned), doc.root, 0)) return failed(converter.error());
     return doc;
   } catch (const std::bad_alloc&) {
     throw;
