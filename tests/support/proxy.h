@@ -19,7 +19,7 @@ struct ProxyShard {
   std::string name;     // ring identity (s1, s2, ...)
   std::string address;  // 127.0.0.1:port
   uint32_t weight = 1;
-  std::string password;  // the shard's requirepass, sent by the proxy as AUTH (empty: none)
+  std::string password = {};  // the shard's requirepass, sent by the proxy as AUTH (empty: none)
 };
 
 struct ProxyOptions {
