@@ -1,4 +1,5 @@
 // Builders for the parameterised client-visible texts declared in errors.h.
+#include "proxy/text.h"
 #include "proxy/errors.h"
 
 #include <algorithm>
@@ -7,17 +8,13 @@
 namespace proxy::errors {
 
 namespace {
+using text::lower;
 // Redis replaces newlines in error texts so the reply stays one line.
 std::string oneLine(std::string s) {
   std::replace_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 }  // namespace
 
 std::string unknownCommand(std::string_view name, const std::string_view* args, size_t argc) {

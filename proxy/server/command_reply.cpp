@@ -2,6 +2,7 @@
 // (ACL categories, tips, key specs, subcommands, docs) the field is an empty array, so
 // every client parses the shape it expects; see appendCommandEntry and docs().
 // Called by: runLocalCommand through commandReply().
+#include "proxy/text.h"
 #include "proxy/server/command_reply.h"
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 namespace proxy {
 
 namespace {
+using text::ieq;
 
 using ArgFn = std::function<std::string_view(size_t)>;
 
@@ -24,17 +26,6 @@ constexpr std::string_view kInvalidCommand = "ERR Invalid command specified";
 constexpr std::string_view kNoKeys = "ERR The command has no key arguments";
 constexpr std::string_view kBadArgCount = "ERR Invalid number of arguments specified for command";
 constexpr std::string_view kBadArgs = "ERR Invalid arguments specified for command";
-
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Redis 7.0's addReplyCommandFlags order, which is not the bit order. may_replicate is
 // absent because Redis hides it.

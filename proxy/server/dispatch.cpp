@@ -9,6 +9,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "proxy/text.h"
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
@@ -21,13 +22,7 @@
 namespace proxy {
 
 namespace {
-std::string lowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool ieq(std::string_view a, std::string_view b) { return lowerCopy(a) == b; }
+using text::ieq;
 
 std::string errorFrame(std::string_view text) {
   std::string f;
@@ -317,7 +312,7 @@ void ClientSession::forwardScan(uint32_t index) {
 // SCRIPT and FUNCTION management reaches every shard so EVALSHA/FCALL work wherever a key
 // lives; read-only subcommands are answered by the first shard.
 void ClientSession::forwardBroadcast(const cmd::CommandSpec&, uint32_t index, std::string_view frame) {
-  const std::string sub = lowerCopy(parser_.arg(1));
+  const std::string sub = text::lower(parser_.arg(1));
   if (sub == "exists") return forwardAllShards(index, Merge::ArrayAnd);
   if (sub == "flush") return forwardAllShards(index, Merge::AllOk);
   if (sub == "list" || sub == "dump" || sub == "stats" || sub == "help") return forwardToShard(0, index, frame);

@@ -3,6 +3,7 @@
 // answer truthfully; fields it cannot (memory, replication...) are left out rather than
 // invented.
 // Called by: runLocalCommand and ClientSession through infoBody/appendKeyspaceSection.
+#include "proxy/text.h"
 #include "proxy/server/info_reply.h"
 
 #include <sys/utsname.h>
@@ -13,6 +14,7 @@
 namespace proxy {
 
 namespace {
+using text::lower;
 
 struct Sections {
   bool server = false;
@@ -23,12 +25,6 @@ struct Sections {
 
   void selectAll() { server = clients = stats = ringproxy = keyspace = true; }
 };
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Sections parseSections(const LocalArgs& args) {
   Sections sections;

@@ -3,6 +3,7 @@
 // introspection commands, plus the dispatch to COMMAND (command_reply.cpp) and INFO
 // (info_reply.cpp).
 // Called by: ClientSession::runLocal through runLocalCommand, and the tests.
+#include "proxy/text.h"
 #include "proxy/server/local_commands.h"
 
 #include <algorithm>
@@ -19,14 +20,7 @@
 namespace proxy {
 
 namespace {
-
-bool ieq(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::ieq;
 
 void ping(const LocalArgs& a, std::string& out) {
   if (a.argc > 2) return resp::appendError(out, errors::wrongArity("ping"));

@@ -14,6 +14,7 @@
 
 #include <cctype>
 
+#include "proxy/text.h"
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/log.h"
@@ -25,11 +26,7 @@
 namespace proxy {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::lower;
 
 // The payload of a bulk string element ("$3\r\nabc\r\n" -> "abc"); empty for nil.
 std::string_view bulkValue(std::string_view element) {

@@ -16,6 +16,7 @@
 
 #include <charconv>
 
+#include "proxy/text.h"
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
 #include "proxy/resp/resp_writer.h"
@@ -26,18 +27,12 @@
 namespace proxy {
 
 namespace {
+using text::ieq;
 constexpr std::string_view kMulti = "*1\r\n$5\r\nMULTI\r\n";
 constexpr std::string_view kDiscard = "*1\r\n$7\r\nDISCARD\r\n";
 constexpr std::string_view kClientId = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
 constexpr std::string_view kExecAbort = "EXECABORT Transaction discarded because of previous errors.";
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  }
-  return true;
-}
 }  // namespace
 
 void ClientSession::LinkIdSink::onReply(uint64_t, std::string_view frame) {
