@@ -320,19 +320,24 @@ void ClientSession::resumeInput() {
   armRead();
 }
 
+// Checked on every flush attempt, also while a write wait is pending: replies keep
+// arriving for a client that does not read, and only this check bounds them.
+bool ClientSession::outputOverLimit() {
+  if (out_.size() - outSent_ <= worker_.snapshot().config->limits.clientMaxOutputBytes) return false;
+  logx::warn("closing client id=" + std::to_string(id_) + " addr=" + local_.addr +
+             ": output buffer over limits.client_max_output_bytes (it does not read its replies)");
+  worker_.cells().clientsClosed[metrics::kCloseOutputLimit].add();
+  close();
+  return true;
+}
+
 void ClientSession::flushOutput() {
   dirty_ = false;
-  if (closed_ || writeWaiting_) return;
+  if (closed_ || outputOverLimit() || writeWaiting_) return;
   while (outSent_ < out_.size()) {
     boost::system::error_code ec;
     const size_t n = socket_.write_some(asio::buffer(out_.data() + outSent_, out_.size() - outSent_), ec);
     if (ec == asio::error::would_block) {
-      if (out_.size() - outSent_ > worker_.snapshot().config->limits.clientMaxOutputBytes) {
-        logx::warn("closing client id=" + std::to_string(id_) + " addr=" + local_.addr +
-                   ": output buffer over limits.client_max_output_bytes (it does not read its replies)");
-        worker_.cells().clientsClosed[metrics::kCloseOutputLimit].add();
-        return close();
-      }
       writeWaiting_ = true;
       socket_.async_wait(tcp::socket::wait_write,
                          [self = shared_from_this()](const boost::system::error_code& e) {

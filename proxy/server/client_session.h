@@ -49,6 +49,7 @@ class ClientSession final : public pool::ReplySink,
 
   void start();
   void flushOutput();
+  bool outputOverLimit();
   // Stop reading; close once every reply already owed has been written.
   void shutdown();
   bool closed() const { return closed_; }
