@@ -162,13 +162,15 @@ void stopHttp(std::unique_ptr<HttpServer>& server, const config::Endpoint& ep) {
 // Order matters: the main io_context still owns an aborted accept whose socket belongs to
 // a worker's io_context, so it is drained before the workers go.
 void Server::Impl::shutdown() {
+  // The HTTP servers' threads read worker cells (/metrics) and the workers list (/readyz):
+  // they stop before any worker is freed.
+  stopHttp(exposer, config->metrics.listen);
+  stopHttp(health, config->health.listen);
   reloader.reset();
   acceptor.reset();
   ioc.restart();
   ioc.poll();
   workers.clear();
-  stopHttp(exposer, config->metrics.listen);
-  stopHttp(health, config->health.listen);
 }
 
 size_t Server::Impl::connectedClients() const {
