@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/resp/resp_writer.h"
 #include "proxy/server/info_reply.h"
 #include "proxy/server/local_commands.h"
 
@@ -37,11 +38,8 @@ std::string run(std::initializer_list<std::string_view> argv, const proxy::Local
 }
 
 std::string bulk(std::string_view s) {
-  std::string out = "$";
-  out += std::to_string(s.size());
-  out += "\r\n";
-  out += s;
-  out += "\r\n";
+  std::string out;
+  resp::appendBulk(out, s);
   return out;
 }
 
