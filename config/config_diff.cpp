@@ -6,18 +6,6 @@ namespace config {
 namespace {
 bool sameEndpoint(const Endpoint& a, const Endpoint& b) { return a.host == b.host && a.port == b.port; }
 
-bool sameRing(const ProxyConfig& a, const ProxyConfig& b) {
-  if (a.ring.distribution != b.ring.distribution || a.ring.hash != b.ring.hash ||
-      a.ring.hashTag != b.ring.hashTag || a.ring.vnodesPerWeight != b.ring.vnodesPerWeight ||
-      a.shards.size() != b.shards.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.shards.size(); ++i) {
-    if (a.shards[i].name != b.shards[i].name || a.shards[i].weight != b.shards[i].weight) return false;
-  }
-  return true;
-}
-
 void keepRestartOnly(const ProxyConfig& running, ReloadPlan& plan) {
   ProxyConfig& e = plan.effective;
   if (!sameEndpoint(e.listen, running.listen)) {
@@ -36,21 +24,41 @@ void keepRestartOnly(const ProxyConfig& running, ReloadPlan& plan) {
     plan.notes.push_back("health: changed; needs a restart");
     e.health = running.health;
   }
+  const ClusterConfig& c = e.cluster;
+  const ClusterConfig& rc = running.cluster;
+  if (c.enabled != rc.enabled || c.id != rc.id || c.db != rc.db || c.heartbeatMs != rc.heartbeatMs ||
+      c.memberTtlMs != rc.memberTtlMs) {
+    plan.notes.push_back("cluster: changed; needs a restart");
+    e.cluster = running.cluster;
+  }
+  const routing::RingOptions& a = e.ring;
+  const routing::RingOptions& b = running.ring;
+  if (a.distribution != b.distribution || a.hash != b.hash || a.hashTag != b.hashTag ||
+      a.vnodesPerWeight != b.vnodesPerWeight) {
+    // It would move almost every key at once; shard changes are what migrate live.
+    plan.notes.push_back("ring: distribution/hash/hash_tag/vnodes changed; not applied live (it would move "
+                         "nearly every key), still the running settings");
+    e.ring = running.ring;
+  }
 }
 }  // namespace
+
+bool sameRing(const ProxyConfig& a, const ProxyConfig& b) {
+  if (a.ring.distribution != b.ring.distribution || a.ring.hash != b.ring.hash ||
+      a.ring.hashTag != b.ring.hashTag || a.ring.vnodesPerWeight != b.ring.vnodesPerWeight ||
+      a.shards.size() != b.shards.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.shards.size(); ++i) {
+    if (a.shards[i].name != b.shards[i].name || a.shards[i].weight != b.shards[i].weight) return false;
+  }
+  return true;
+}
 
 ReloadPlan planReload(const ProxyConfig& running, const ProxyConfig& loaded) {
   ReloadPlan plan{loaded, {}, false};
   keepRestartOnly(running, plan);
-  if (!sameRing(running, loaded)) {
-    plan.ringChanged = true;
-    plan.notes.push_back(
-        "shards/ring: changed; moving keys between shards (live rebalancing) is not implemented "
-        "yet, so the running shards are kept. Restarting with this file would change where keys "
-        "are looked up without moving them");
-    plan.effective.ring = running.ring;
-    plan.effective.shards = running.shards;
-  }
+  plan.ringChanged = !sameRing(running, loaded);
   return plan;
 }
 

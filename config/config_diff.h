@@ -2,9 +2,9 @@
 // Pure: compares two validated configs. Called by proxy::ConfigReloader on every reload.
 //   - listen, threads, metrics, health: bound at start-up; a change is reported and the
 //     running values are kept (never half-applied).
-//   - the ring (ring options, shard names, weights, order): changing it moves keys, and
-//     live rebalancing is not implemented yet, so a change is reported and the running
-//     shards are kept whole.
+//   - the shard list (names, weights, order): applied, flagged as ringChanged; the caller
+//     moves the keys (proxy::MigrationCoordinator).
+//   - ring options (distribution, hash, hash_tag, vnodes): reported, running ones kept.
 //   - everything else applies live: limits, commands, auth, backend settings and
 //     credentials, log level, and a shard's address (keys follow names, not addresses).
 #pragma once
@@ -19,8 +19,11 @@ namespace config {
 struct ReloadPlan {
   ProxyConfig effective;           // the config to run with after this reload
   std::vector<std::string> notes;  // one line per change that was not applied
-  bool ringChanged = false;
+  bool ringChanged = false;        // placement differs: keys must move
 };
+
+// True when both place every key on the same shard name (options, names, weights, order).
+bool sameRing(const ProxyConfig& a, const ProxyConfig& b);
 
 ReloadPlan planReload(const ProxyConfig& running, const ProxyConfig& loaded);
 

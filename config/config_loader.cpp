@@ -32,6 +32,11 @@ constexpr IntRule kMaxPending{1, 1 << 24};
 constexpr IntRule kMaxClients{1, 10'000'000};
 constexpr IntRule kMaxArgs{1, 2'147'483'647};  // Redis' own multibulk ceiling
 constexpr IntRule kIdleTimeoutS{0, 31'536'000};  // up to a year, 0 = never
+constexpr IntRule kBatchKeys{1, 100'000};
+constexpr IntRule kClusterDb{1, 1'000'000};
+constexpr IntRule kHeartbeatMs{50, 60'000};
+constexpr IntRule kMemberTtlMs{100, 600'000};
+constexpr IntRule kKeysPerSecond{0, 100'000'000};
 constexpr ByteRule kBytes{};
 // 16M points x 16 bytes = 256MiB per ring version, and two versions coexist on reload.
 constexpr uint64_t kMaxRingPoints = 1ull << 24;
@@ -322,6 +327,23 @@ void readCommands(const Section& s, CommandsConfig& out) {
   readCommandList(s, "deny", out.deny);
 }
 
+void readMigration(const Section& s, MigrationConfig& out) {
+  readUint32(s, "batch_keys", kBatchKeys, out.batchKeys);
+  readUint32(s, "max_keys_per_second", kKeysPerSecond, out.maxKeysPerSecond);
+  readUint32(s, "timeout_ms", kTimeoutMs, out.timeoutMs);
+  if (const std::string* file = readScalar(s, "state_file", "expected a file path")) out.stateFile = *file;
+}
+
+void readCluster(const Section& s, ClusterConfig& out) {
+  readBool(s, "enabled", out.enabled);
+  if (const std::string* id = readScalar(s, "id", "expected an instance id")) out.id = *id;
+  readUint32(s, "db", kClusterDb, out.db);
+  readUint32(s, "heartbeat_ms", kHeartbeatMs, out.heartbeatMs);
+  if (readUint32(s, "member_ttl_ms", kMemberTtlMs, out.memberTtlMs) && out.memberTtlMs < 2 * out.heartbeatMs) {
+    s.fail("member_ttl_ms", "must be at least twice heartbeat_ms (a record must survive a late heartbeat)");
+  }
+}
+
 void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   if (!root.isNull() && !root.isMapping()) {
     errors.add("", "expected a mapping of settings at the top level");
@@ -329,7 +351,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   }
   const Section top(errors, &root, "",
                     {"listen", "threads", "log_level", "metrics", "health", "ring", "backend",
-                     "limits", "commands", "auth", "shards"});
+                     "limits", "commands", "auth", "migration", "cluster", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
@@ -353,6 +375,12 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
              cfg.limits);
   readCommands(Section(errors, top.find("commands"), "commands", {"allow", "deny"}), cfg.commands);
   readAuth(Section(errors, top.find("auth"), "auth", {"requirepass", "users"}), cfg.auth);
+  readMigration(Section(errors, top.find("migration"), "migration",
+                        {"batch_keys", "max_keys_per_second", "timeout_ms", "state_file"}),
+                cfg.migration);
+  readCluster(Section(errors, top.find("cluster"), "cluster",
+                      {"enabled", "id", "db", "heartbeat_ms", "member_ttl_ms"}),
+              cfg.cluster);
   const std::optional<uint64_t> totalWeight =
       readShards(top, listenOk ? &cfg.listen : nullptr, cfg.shards);
   checkAcrossFields(errors, cfg, totalWeight);

@@ -86,6 +86,24 @@ struct CommandsConfig {
   std::vector<std::string> deny;
 };
 
+// Live rebalancing: how the background mover works (see proxy/server/migration_coordinator.h).
+struct MigrationConfig {
+  uint32_t batchKeys = 500;         // keys per MIGRATE ... KEYS
+  uint32_t maxKeysPerSecond = 0;    // background moves, whole process; 0 = unlimited
+  uint32_t timeoutMs = 5000;        // MIGRATE's own timeout (source -> target transfer)
+  std::string stateFile;            // unfinished plan; empty = "<config path>.migration"
+};
+
+// Several proxy instances in front of the same shards agree on migration phases through
+// heartbeat records in a reserved database of every shard (proxy/migration/membership.h).
+struct ClusterConfig {
+  bool enabled = true;
+  std::string id;               // empty: "<listen>-<random hex>" at start-up
+  uint32_t db = 15;             // reserved database for the records (never 0)
+  uint32_t heartbeatMs = 500;
+  uint32_t memberTtlMs = 3000;  // a record not refreshed this long no longer counts
+};
+
 struct ProxyConfig {
   Endpoint listen{"127.0.0.1", 6380};
   uint32_t threads = 0;  // 0 = one worker per core
@@ -96,6 +114,8 @@ struct ProxyConfig {
   LimitsConfig limits;
   CommandsConfig commands;
   AuthConfig auth;
+  MigrationConfig migration;
+  ClusterConfig cluster;
   std::vector<ShardConfig> shards;
   std::string logLevel = "info";
   std::string sourcePath;  // file it was loaded from (empty for text)

@@ -62,4 +62,9 @@ std::string backendOverloaded(std::string_view shard) {
   return "ERR ringproxy: shard '" + std::string(shard) + "' is overloaded, try again";
 }
 
+std::string moveFailed(std::string_view from, std::string_view to, std::string_view reason) {
+  return "ERR ringproxy: could not move the key from shard '" + std::string(from) + "' to its new shard '" +
+         std::string(to) + "' (live rebalancing): " + std::string(reason);
+}
+
 }  // namespace proxy::errors

@@ -34,5 +34,13 @@ std::string backendUnavailable(std::string_view shard);
 std::string backendClosed(std::string_view shard);
 std::string backendProtocol(std::string_view shard);
 std::string backendOverloaded(std::string_view shard);
+// A request touched a key that is moving between shards and the move failed (`reason`
+// is the source shard's reply or a backend error text).
+std::string moveFailed(std::string_view from, std::string_view to, std::string_view reason);
+// This instance cannot refresh its membership record during a migration, so the other
+// instances may already have moved the key: it refuses rather than risk a stale copy.
+inline constexpr std::string_view kMovingIsolated =
+    "TRYAGAIN ringproxy: this key is moving between shards and this proxy lost contact with the "
+    "other proxies' records on the shards; retry (or use another proxy instance)";
 
 }  // namespace proxy::errors

@@ -2,7 +2,8 @@
 # Benchmarks ringproxy beside twemproxy and direct Redis with ../shared/bench:
 #   scripts/bench.sh compare [compare.sh options]   throughput/latency matrix (default --quick)
 #   scripts/bench.sh cost [cost.sh options]         instructions and syscalls per request
-#   scripts/bench.sh all                            both
+#   scripts/bench.sh migrate                        live rebalancing: keys/s, latency during
+#   scripts/bench.sh all                            compare and cost
 # ringproxy runs twice: with threads: 1 (rp-1t) and the default one-per-core (rp-nt).
 # Loopback only; every process is stopped by the harness by process group.
 set -euo pipefail
@@ -24,8 +25,10 @@ case $mode in
       --baseline twemproxy "${@:---quick}" ;;
   cost)
     "$BENCH/cost.sh" --proxy twemproxy --proxy rp-1t="$RP1" "$@" ;;
+  migrate)
+    exec "$ROOT/scripts/bench-migration.sh" ;;
   all)
     "$0" compare "$@"
     "$0" cost ;;
-  *) echo "usage: scripts/bench.sh compare|cost|all [harness options]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh compare|cost|migrate|all [harness options]" >&2; exit 2 ;;
 esac

@@ -16,12 +16,12 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 MetricsCollector::MetricsCollector(std::vector<std::string> commandNames,
-                                   std::vector<std::string> shardNames,
-                                   std::vector<const WorkerCells*> workers, const ReloadStats* reloads)
+                                   std::vector<const WorkerCells*> workers, const ReloadStats* reloads,
+                                   const MigrationStats* migration)
     : commandNames_(std::move(commandNames)),
-      shardNames_(std::move(shardNames)),
       workers_(std::move(workers)),
-      reloads_(reloads) {}
+      reloads_(reloads),
+      migration_(migration) {}
 
 MetricFamily MetricsCollector::family(MetricId id) const {
   const MetricDef& d = kMetrics[id];
@@ -95,14 +95,15 @@ void MetricsCollector::collectBackend(std::vector<MetricFamily>& out) const {
   MetricFamily req = family(kBackendRequests);
   MetricFamily err = family(kBackendErrors);
   MetricFamily up = family(kBackendConnectionsUp);
-  for (size_t s = 0; s < shardNames_.size(); ++s) {
+  const ShardDirectory& directory = ShardDirectory::instance();
+  for (size_t s = 0; s < directory.size(); ++s) {
+    const std::string& name = directory.name(s);
     ClientMetric r;
     ClientMetric u;
-    r.label.push_back({"shard", shardNames_[s]});
-    u.label.push_back({"shard", shardNames_[s]});
+    r.label.push_back({"shard", name});
+    u.label.push_back({"shard", name});
     std::array<uint64_t, kBackendErrorKinds.size()> errors{};
     for (const WorkerCells* w : workers_) {
-      if (s >= w->shardCount()) continue;
       r.counter.value += static_cast<double>(w->shard(s).requests.get());
       u.gauge.value += static_cast<double>(w->shard(s).connectionsUp.get());
       for (size_t k = 0; k < errors.size(); ++k) errors[k] += w->shard(s).errors[k].get();
@@ -111,7 +112,7 @@ void MetricsCollector::collectBackend(std::vector<MetricFamily>& out) const {
     up.metric.push_back(std::move(u));
     for (size_t k = 0; k < errors.size(); ++k) {
       ClientMetric e;
-      e.label.push_back({"shard", shardNames_[s]});
+      e.label.push_back({"shard", name});
       e.label.push_back({"kind", std::string(kBackendErrorKinds[k])});
       e.counter.value = static_cast<double>(errors[k]);
       err.metric.push_back(std::move(e));
@@ -140,12 +141,37 @@ void MetricsCollector::collectReloads(std::vector<MetricFamily>& out) const {
   out.push_back(std::move(last));
 }
 
+void MetricsCollector::collectMigration(std::vector<MetricFamily>& out) const {
+  const auto one = [&](MetricId id, double value) {
+    MetricFamily f = family(id);
+    ClientMetric m;
+    if (kMetrics[id].kind == Kind::Counter) m.counter.value = value;
+    else m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  };
+  uint64_t onAccess = 0;
+  for (const WorkerCells* w : workers_) onAccess += w->migrateOnAccess.get();
+  one(kMigrationAccessMigrates, static_cast<double>(onAccess));
+  if (migration_ == nullptr) return;
+  const auto get = [](const auto& atomic) { return static_cast<double>(atomic.load(std::memory_order_relaxed)); };
+  one(kMigrationActive, get(migration_->active));
+  one(kMigrationKeysMoved, get(migration_->moved));
+  one(kMigrationKeysScanned, get(migration_->scanned));
+  one(kMigrationConflicts, get(migration_->conflicts));
+  one(kMigrationErrors, get(migration_->errors));
+  one(kRingEpoch, get(migration_->epoch));
+  one(kClusterMembers, get(migration_->members));
+  one(kClusterMembersReady, get(migration_->membersReady));
+}
+
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   std::vector<MetricFamily> out;
   collectRequests(out);
   collectDuration(out);
   collectBackend(out);
   collectReloads(out);
+  collectMigration(out);
   return out;
 }
 

@@ -15,8 +15,9 @@ namespace metrics {
 
 class MetricsCollector : public prometheus::Collectable {
  public:
-  MetricsCollector(std::vector<std::string> commandNames, std::vector<std::string> shardNames,
-                   std::vector<const WorkerCells*> workers, const ReloadStats* reloads = nullptr);
+  // Shard names come from ShardDirectory (shards change with reloads).
+  MetricsCollector(std::vector<std::string> commandNames, std::vector<const WorkerCells*> workers,
+                   const ReloadStats* reloads = nullptr, const MigrationStats* migration = nullptr);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -25,11 +26,12 @@ class MetricsCollector : public prometheus::Collectable {
   void collectDuration(std::vector<prometheus::MetricFamily>& out) const;
   void collectBackend(std::vector<prometheus::MetricFamily>& out) const;
   void collectReloads(std::vector<prometheus::MetricFamily>& out) const;
+  void collectMigration(std::vector<prometheus::MetricFamily>& out) const;
 
   std::vector<std::string> commandNames_;
-  std::vector<std::string> shardNames_;
   std::vector<const WorkerCells*> workers_;
   const ReloadStats* reloads_;
+  const MigrationStats* migration_;
 };
 
 }  // namespace metrics

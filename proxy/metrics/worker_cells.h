@@ -8,8 +8,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "proxy/metrics/metric_list.h"
+#include "proxy/metrics/shard_directory.h"
 
 namespace metrics {
 
@@ -44,14 +47,40 @@ struct ReloadStats {
   std::atomic<double> lastSuccessUnix{0};
 };
 
+// Live rebalancing, written by the MigrationCoordinator (main thread), read on scrape and
+// by INFO. Counters are totals over every migration since start.
+struct MigrationStats {
+  std::atomic<int> active{0};
+  std::atomic<uint64_t> epoch{0};
+  std::atomic<uint64_t> moved{0};
+  std::atomic<uint64_t> scanned{0};
+  std::atomic<uint64_t> conflicts{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> members{1};       // live proxy instances (membership records)
+  std::atomic<uint64_t> membersReady{1};  // of them, at this instance's ring and phase
+  // INFO's "# Migration" lines ("field:value\r\n"), replaced as a whole.
+  void setInfo(std::string text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    info_ = std::move(text);
+  }
+  std::string info() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return info_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string info_;
+};
+
 class WorkerCells {
  public:
-  // `commands` counters plus one for unknown commands (index == commands).
-  WorkerCells(size_t commands, size_t shards)
+  // `commands` counters plus one for unknown commands (index == commands); shard cells
+  // are indexed by ShardDirectory slot.
+  explicit WorkerCells(size_t commands)
       : commandCount_(commands),
         requests_(new Cell[commands + 1]),
-        shardCount_(shards),
-        shards_(new ShardCells[shards]) {}
+        shards_(new ShardCells[ShardDirectory::kMaxSlots]) {}
 
   void countRequest(size_t commandIndex) { requests_[commandIndex].add(); }
   void observeDuration(std::chrono::nanoseconds d) {
@@ -61,9 +90,10 @@ class WorkerCells {
     buckets_[i].add();
     durationSumNanos_.add(static_cast<uint64_t>(d.count() > 0 ? d.count() : 0));
   }
-  ShardCells& shard(size_t i) { return shards_[i]; }
+  ShardCells& shard(size_t slot) { return shards_[slot]; }
 
   Cell protocolErrors;
+  Cell migrateOnAccess;  // MIGRATE commands sent because a request touched a moving key
   GaugeCell clients;
   std::array<Cell, kCloseReasons.size()> clientsClosed;
 
@@ -72,15 +102,13 @@ class WorkerCells {
   uint64_t requests(size_t i) const { return requests_[i].get(); }
   uint64_t bucket(size_t i) const { return buckets_[i].get(); }
   uint64_t durationSumNanos() const { return durationSumNanos_.get(); }
-  size_t shardCount() const { return shardCount_; }
-  const ShardCells& shard(size_t i) const { return shards_[i]; }
+  const ShardCells& shard(size_t slot) const { return shards_[slot]; }
 
  private:
   size_t commandCount_;
   std::unique_ptr<Cell[]> requests_;
   std::array<Cell, kDurationBuckets.size() + 1> buckets_;  // last = +Inf
   Cell durationSumNanos_;
-  size_t shardCount_;
   std::unique_ptr<ShardCells[]> shards_;
 };
 

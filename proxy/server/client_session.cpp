@@ -39,6 +39,7 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket, uint64_t id)
       id_(id),
       parser_(limitsFrom(worker.snapshot().config->limits)) {
   local_.clientId = id;
+  migrateSink_.owner = this;
   authenticated_ = !worker.authenticator().required();
   parser_.setAuthenticated(authenticated_);
   boost::system::error_code ec;
@@ -298,7 +299,7 @@ bool ClientSession::closeIfIdle(Clock::time_point now, std::chrono::seconds time
 }
 
 void ClientSession::maybeResume() {
-  if (!paused_ || closed_ || blocked_ || waitingLinkId_) return;
+  if (!paused_ || closed_ || blocked_ || waitingLinkId_ || migratesOutstanding_ > 0 || heldForSnapshot_) return;
   if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
   if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 4) return;

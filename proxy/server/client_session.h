@@ -60,6 +60,8 @@ class ClientSession final : public pool::ReplySink,
 
   void onReply(uint64_t seq, std::string_view frame) override;
   void onError(uint64_t seq, pool::BackendError error) override;
+  // The worker has a new routing snapshot: a request held for it is looked at again.
+  void snapshotChanged();
   void completeFanout(uint64_t seq, std::string_view reply) override;
 
  private:
@@ -101,6 +103,18 @@ class ClientSession final : public pool::ReplySink,
   bool helloAuth(uint32_t commandIndex);
   void forwardInfoKeyspace(uint32_t commandIndex, std::string prefix);
   void startFanout(Fanout* fanout);
+
+  // migrate_gate.cpp: during a migration, a request that touches keys still on their old
+  // owner first moves them (MIGRATE on the source) and waits, unread, until they moved.
+  enum class Gate : uint8_t { Pass, Wait, Answered };
+  Gate migrationGate(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  bool sendMigrate(uint32_t from, uint32_t to, std::string_view command);
+  void migrateReplied(uint64_t tag, std::string_view errorText);
+  struct MigrateSink final : pool::ReplySink {
+    ClientSession* owner = nullptr;
+    void onReply(uint64_t tag, std::string_view frame) override;
+    void onError(uint64_t tag, pool::BackendError error) override;
+  };
 
   // session_links.cpp: the session's dedicated backend connection, used for transactions
   // (MULTI/EXEC pinned to one shard) and blocking commands. Switching between it and the
@@ -192,6 +206,14 @@ class ClientSession final : public pool::ReplySink,
   bool waitingLinkId_ = false;  // a blocking command waits for its link's CLIENT ID
   uint64_t blockedSeq_ = 0;
   Transaction txn_;
+  MigrateSink migrateSink_;
+  std::vector<std::string> gateKeys_;    // keys being moved for the held request
+  std::vector<std::pair<uint32_t, uint32_t>> gateMoves_;  // (from, to) per MIGRATE sent
+  std::string gateError_;                // first failure among them
+  size_t migratesOutstanding_ = 0;
+  bool gatePassed_ = false;              // the held request's keys have moved: run it
+  bool heldForSnapshot_ = false;         // a moving key waits for the fenced phase to end
+  uint64_t gateEpoch_ = 0;               // the snapshot epoch those moves were made for
   std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> keyShard_;

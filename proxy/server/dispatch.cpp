@@ -52,6 +52,11 @@ bool ClientSession::dispatch(std::string_view frame) {
   }
   if (authGate(*spec, index)) return worker_.cells().countRequest(index), true;
   if (deniedByPolicy(*spec, index)) return worker_.cells().countRequest(index), true;
+  if (worker_.snapshot().previous || gatePassed_) {
+    const Gate gate = migrationGate(*spec, index);
+    if (gate == Gate::Wait) return false;
+    if (gate == Gate::Answered) return worker_.cells().countRequest(index), true;
+  }
   bool done = true;
   if (spec->name == "reset") {
     resetSession(index);
@@ -352,6 +357,7 @@ void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::
   info.processId = ::getpid();
   info.tcpPort = ps.port;
   info.version = "0.1.0";
+  if (ps.migration != nullptr) info.migrationLines = ps.migration->info();
   if (spec.name == "info") {
     info.totalCommands = ps.totalCommands();
     InfoBody body = infoBody(info, args);

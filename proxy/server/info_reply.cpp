@@ -21,9 +21,10 @@ struct Sections {
   bool clients = false;
   bool stats = false;
   bool ringproxy = false;
+  bool migration = false;
   bool keyspace = false;
 
-  void selectAll() { server = clients = stats = ringproxy = keyspace = true; }
+  void selectAll() { server = clients = stats = ringproxy = migration = keyspace = true; }
 };
 
 Sections parseSections(const LocalArgs& args) {
@@ -39,6 +40,7 @@ Sections parseSections(const LocalArgs& args) {
     else if (name == "clients") sections.clients = true;
     else if (name == "stats") sections.stats = true;
     else if (name == "ringproxy") sections.ringproxy = true;
+    else if (name == "migration") sections.migration = true;
     else if (name == "keyspace") sections.keyspace = true;
   }
   return sections;
@@ -110,6 +112,10 @@ InfoBody infoBody(const LocalInfo& info, const LocalArgs& args) {
     header(body.text, "Ringproxy");
     field(body.text, "shards", info.shardCount);
     field(body.text, "workers", info.workerCount);
+  }
+  if (sections.migration && !info.migrationLines.empty()) {
+    header(body.text, "Migration");
+    body.text += info.migrationLines;
   }
   body.keyspaceRequested = sections.keyspace;
   return body;

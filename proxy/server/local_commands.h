@@ -38,6 +38,7 @@ struct LocalInfo {
   int64_t processId = 0;
   uint32_t tcpPort = 0;
   std::string_view version;           // ringproxy's own version
+  std::string migrationLines;         // INFO's Migration section body ("field:value" CRLF lines)
 };
 
 enum class LocalAction { Reply, ReplyThenClose };

@@ -14,9 +14,11 @@
 #include "proxy/errors.h"
 #include "proxy/log.h"
 #include "proxy/metrics/metrics_collector.h"
+#include "proxy/metrics/shard_directory.h"
 #include "proxy/server/client_session.h"
 #include "proxy/server/config_reloader.h"
 #include "proxy/server/health_server.h"
+#include "proxy/server/migration_coordinator.h"
 #include "proxy/server/worker.h"
 
 namespace proxy {
@@ -39,9 +41,12 @@ struct Server::Impl {
   std::unique_ptr<HealthServer> health;
   ProcessStats stats;
   metrics::ReloadStats reloadStats;
+  metrics::MigrationStats migrationStats;
+  std::unique_ptr<MigrationCoordinator> coordinator;
   std::unique_ptr<ConfigReloader> reloader;
 
-  void startWorkers(std::shared_ptr<const routing::HashRing> ring);
+  void startWorkers(RoutingSnapshot snap);
+  void publish(RoutingSnapshot snap, std::function<void()> applied);
   void startListener();
   void startMetrics();
   void startHealth();
@@ -54,10 +59,10 @@ struct Server::Impl {
   void waitSignals();
 };
 
-void Server::Impl::startWorkers(std::shared_ptr<const routing::HashRing> ring) {
+void Server::Impl::startWorkers(RoutingSnapshot snap) {
   size_t n = config->threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
-  RoutingSnapshot snap{config, std::move(ring)};
+  stats.migration = &migrationStats;
   stats.workers = n;
   stats.port = config->listen.port;
   stats.connectedClients = [this] { return connectedClients(); };
@@ -93,11 +98,9 @@ void Server::Impl::startMetrics() {
   if (!config->metrics.enabled) return;
   std::vector<std::string> commands;
   for (const auto& c : cmd::allCommands()) commands.emplace_back(c.name);
-  std::vector<std::string> shards;
-  for (const auto& s : config->shards) shards.push_back(s.name);
   std::vector<const metrics::WorkerCells*> cells;
   for (const auto& w : workers) cells.push_back(&w->cells());
-  collector = std::make_shared<metrics::MetricsCollector>(commands, shards, cells, &reloadStats);
+  collector = std::make_shared<metrics::MetricsCollector>(commands, cells, &reloadStats, &migrationStats);
   try {
     exposer = std::make_unique<prometheus::Exposer>(config->metrics.listen.str());
   } catch (const std::exception& e) {
@@ -110,17 +113,30 @@ void Server::Impl::startMetrics() {
 void Server::Impl::startReloader() {
   reloader = std::make_unique<ConfigReloader>(ioc, config, [this](std::shared_ptr<const config::ProxyConfig> next) {
     config = next;
-    for (auto& w : workers) {
-      Worker* worker = w.get();
-      asio::post(worker->ioc(), [worker, next] { worker->applyConfig(next); });
-    }
+    coordinator->onReload(std::move(next));
   }, reloadStats);
   reloader->start();
 }
 
+// Each worker gets the snapshot on its own thread; `applied` runs here once all have it
+// (the migration barrier).
+void Server::Impl::publish(RoutingSnapshot snap, std::function<void()> applied) {
+  auto left = std::make_shared<size_t>(workers.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(applied));
+  for (auto& w : workers) {
+    Worker* worker = w.get();
+    asio::post(worker->ioc(), [this, worker, snap, left, done] {
+      worker->applySnapshot(snap);
+      asio::post(ioc, [left, done] {
+        if (--*left == 0 && *done) (*done)();
+      });
+    });
+  }
+}
+
 bool Server::Impl::anyShardUp() const {
   for (const auto& w : workers) {
-    for (size_t s = 0; s < w->cells().shardCount(); ++s) {
+    for (size_t s = 0; s < metrics::ShardDirectory::instance().size(); ++s) {
       if (w->cells().shard(s).connectionsUp.get() > 0) return true;
     }
   }
@@ -167,6 +183,7 @@ void Server::Impl::shutdown() {
   stopHttp(exposer, config->metrics.listen);
   stopHttp(health, config->health.listen);
   reloader.reset();
+  if (coordinator) coordinator->stop();
   acceptor.reset();
   ioc.restart();
   ioc.poll();
@@ -219,6 +236,7 @@ void Server::Impl::waitSignals() {
     logx::info(std::string("shutting down signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
     boost::system::error_code ignored;
     acceptor->close(ignored);
+    coordinator->stop();  // the state file keeps an unfinished migration for the next start
     for (auto& w : workers) w->stop();  // each finishes its in-flight requests, bounded
     ioc.stop();
   });
@@ -232,11 +250,14 @@ Server::~Server() = default;
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   const config::ProxyConfig& cfg = *impl_->config;
-  std::string error;
-  auto ring = routing::HashRing::build(config::ringShards(cfg), cfg.ring, &error);
-  if (!ring) throw std::runtime_error("ring: " + error);
+  impl_->coordinator = std::make_unique<MigrationCoordinator>(impl_->ioc, impl_->migrationStats);
+  const RoutingSnapshot snap = impl_->coordinator->initial(impl_->config);
+  const auto ring = snap.ring;
   impl_->waitSignals();
-  impl_->startWorkers(ring);
+  impl_->startWorkers(snap);
+  impl_->coordinator->start([this](RoutingSnapshot s, std::function<void()> applied) {
+    impl_->publish(std::move(s), std::move(applied));
+  });
   impl_->startListener();
   impl_->startMetrics();
   impl_->startHealth();

@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 
 #include "proxy/log.h"
+#include "proxy/metrics/shard_directory.h"
 #include "proxy/server/client_session.h"
 
 namespace proxy {
@@ -12,6 +13,9 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr size_t kScratchBytes = 64 * 1024;
+// Enough to remember every moving key a busy worker touches during a typical migration;
+// past it a request for an unremembered key costs one MIGRATE round trip (NOKEY), no more.
+constexpr size_t kMaxMovedKeys = 200'000;
 }
 
 // Adapts a shard's metric cells to the pool's counter interface.
@@ -34,7 +38,7 @@ Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
     : index_(index),
       snapshot_(std::move(snapshot)),
       ioc_(std::make_unique<asio::io_context>(1)),
-      cells_(commandCount, snapshot_.config->shards.size()),
+      cells_(commandCount),
       scratch_(kScratchBytes),
       policy_(snapshot_.config->commands),
       auth_(snapshot_.config->auth) {}
@@ -63,20 +67,29 @@ pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s) {
 std::unique_ptr<pool::BackendConnection> Worker::makeLink(uint32_t shard, uint32_t timeoutMs) {
   pool::BackendOptions o = backendOptions(*snapshot_.config, shard);
   o.timeoutMs = timeoutMs;
-  auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, counters_[shard].get(), this);
+  auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, shardCounters_[shard], this);
   link->start();
   return link;
+}
+
+Worker::ShardCounters* Worker::countersFor(const std::string& name) {
+  auto& slot = counters_[name];
+  if (!slot) {
+    const size_t cell = metrics::ShardDirectory::instance().slotOf(name);
+    slot = std::make_unique<ShardCounters>(cells_.shard(cell), name);
+  }
+  return slot.get();
 }
 
 void Worker::connectBackends() {
   const config::ProxyConfig& cfg = *snapshot_.config;
   backends_.resize(cfg.shards.size());
+  shardCounters_.resize(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
-    counters_.push_back(std::make_unique<ShardCounters>(cells_.shard(s), cfg.shards[s].name));
+    shardCounters_[s] = countersFor(cfg.shards[s].name);
     const pool::BackendOptions o = backendOptions(cfg, s);
     for (uint32_t c = 0; c < std::max(1u, cfg.backend.connections); ++c) {
-      backends_[s].push_back(
-          std::make_unique<pool::BackendConnection>(*ioc_, o, counters_[s].get(), this));
+      backends_[s].push_back(std::make_unique<pool::BackendConnection>(*ioc_, o, shardCounters_[s], this));
       backends_[s].back()->start();
     }
   }
@@ -123,26 +136,80 @@ void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
   for (auto& shard : backends_) {
     for (auto& conn : shard) conn->stop();
   }
+  for (auto& conn : retiredBackends_) conn->stop();
   for (auto& [ptr, s] : sessions_) s->close();
   dirty_.clear();
   dirtyBackends_.clear();
   sessions_.clear();
   backends_.clear();
+  retiredBackends_.clear();
   ioc_->stop();
 }
 
-void Worker::applyConfig(std::shared_ptr<const config::ProxyConfig> cfg) {
+void Worker::applySnapshot(RoutingSnapshot next) {
   retired_.push_back(snapshot_.config);
   if (retired_.size() > 16) retired_.erase(retired_.begin());
-  snapshot_.config = std::move(cfg);
+  if (next.epoch != snapshot_.epoch) movedKeys_.clear();
+  const config::ProxyConfig& old = *snapshot_.config;
+  const config::ProxyConfig& cfg = *next.config;
+  std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> conns(cfg.shards.size());
+  std::vector<ShardCounters*> counters(cfg.shards.size());
+  for (size_t s = 0; s < cfg.shards.size(); ++s) {
+    counters[s] = countersFor(cfg.shards[s].name);
+    const pool::BackendOptions o = backendOptions(cfg, s);
+    for (size_t k = 0; k < old.shards.size() && k < backends_.size(); ++k) {
+      if (old.shards[k].name == cfg.shards[s].name) conns[s] = std::move(backends_[k]);
+    }
+    for (auto& conn : conns[s]) conn->updateOptions(o);
+    while (conns[s].size() < std::max(1u, cfg.backend.connections)) {
+      conns[s].push_back(std::make_unique<pool::BackendConnection>(*ioc_, o, counters[s], this));
+      conns[s].back()->start();
+    }
+  }
+  for (auto& left : backends_) retire(std::move(left));  // shards no longer in the list
+  backends_ = std::move(conns);
+  shardCounters_ = std::move(counters);
+  snapshot_ = std::move(next);
   policy_ = CommandPolicy(snapshot_.config->commands);
   auth_ = Authenticator(snapshot_.config->auth);
-  for (size_t s = 0; s < backends_.size(); ++s) {
-    const pool::BackendOptions o = backendOptions(*snapshot_.config, s);
-    for (auto& conn : backends_[s]) conn->updateOptions(o);
-  }
   const bool sweeping = idleSweep_;
   if (!sweeping && snapshot_.config->limits.idleTimeoutS > 0) sweepIdle();
+  std::vector<std::weak_ptr<ClientSession>> held;
+  held.swap(held_);
+  for (auto& weak : held) {
+    if (auto session = weak.lock()) session->snapshotChanged();
+  }
+}
+
+void Worker::holdUntilNextSnapshot(std::shared_ptr<ClientSession> session) { held_.push_back(std::move(session)); }
+
+void Worker::retire(std::vector<std::unique_ptr<pool::BackendConnection>> connections) {
+  for (auto& conn : connections) {
+    if (conn) retiredBackends_.push_back(std::move(conn));
+  }
+  if (!retiredBackends_.empty() && !retireCheck_) closeRetired();
+}
+
+// A removed shard's connections may still carry requests sent under the previous
+// snapshot: they close when those are answered (or have timed out).
+void Worker::closeRetired() {
+  std::erase_if(retiredBackends_, [](const std::unique_ptr<pool::BackendConnection>& conn) {
+    if (conn->pending() > 0) return false;
+    conn->stop();
+    return true;
+  });
+  retireCheck_ = !retiredBackends_.empty() && !shuttingDown_;
+  if (!retireCheck_) return;
+  auto timer = std::make_shared<asio::steady_timer>(*ioc_, std::chrono::milliseconds(100));
+  timer->async_wait([this, timer](const boost::system::error_code&) { closeRetired(); });
+}
+
+bool Worker::knownMoved(std::string_view key) const {
+  return !movedKeys_.empty() && movedKeys_.count(std::string(key)) > 0;
+}
+
+void Worker::noteMoved(std::string_view key) {
+  if (movedKeys_.size() < kMaxMovedKeys) movedKeys_.emplace(key);
 }
 
 // Once a second: close clients idle longer than limits.idle_timeout_s.
@@ -251,7 +318,10 @@ pool::BackendConnection& Worker::backend(uint32_t shard, uint64_t clientId) {
 }
 
 const std::string& Worker::shardName(uint32_t shard) const {
-  return snapshot_.config->shards[shard].name;
+  // A reply slot may name a shard of an older snapshot (indices change with the list).
+  static const std::string kGone = "(removed)";
+  const auto& shards = snapshot_.config->shards;
+  return shard < shards.size() ? shards[shard].name : kGone;
 }
 
 }  // namespace proxy

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/proxy_config.h"
@@ -38,12 +40,24 @@ struct ProcessStats {
   std::function<size_t()> connectedClients;
   std::function<uint64_t()> totalCommands;
   std::atomic<uint64_t> totalConnections{0};
+  const metrics::MigrationStats* migration = nullptr;  // INFO's Migration section
 };
 
 // What a worker routes with; replaced as a whole (immutable snapshot swapped by pointer).
+// During a migration config->shards is the union of the old and new shard lists and both
+// rings index it: a key whose owners differ is "moving" (see MigrationCoordinator).
 struct RoutingSnapshot {
+  // What a request for a moving key does (see migrate_gate.cpp).
+  enum class Moves : uint8_t {
+    Migrate,  // move it first (MIGRATE on the old owner), then run it on the new owner
+    Hold,     // wait: other proxy instances may still route by the old ring (fenced phase)
+    Refuse,   // answer an error: this instance lost contact with the others (isolated)
+  };
   std::shared_ptr<const config::ProxyConfig> config;
-  std::shared_ptr<const routing::HashRing> ring;
+  std::shared_ptr<const routing::HashRing> ring;      // where keys live (or are going)
+  std::shared_ptr<const routing::HashRing> previous;  // migrating: where they were; else null
+  uint64_t epoch = 0;
+  Moves moves = Moves::Migrate;
 };
 
 // Batching: every event handler of this worker (a client read, a backend read) runs as a
@@ -57,9 +71,11 @@ class Worker final : public pool::BatchHooks {
   Worker& operator=(const Worker&) = delete;
 
   void start();
-  // Posted by the reloader: the same ring, new settings (limits, commands, auth, backend
-  // options, shard addresses). Worker thread.
-  void applyConfig(std::shared_ptr<const config::ProxyConfig> config);
+  // Posted by the MigrationCoordinator on every reload and migration phase: new settings
+  // and/or a new shard list. Connections follow shard names: kept (options updated),
+  // opened for new shards, and closed for removed ones once their requests are answered.
+  // Worker thread.
+  void applySnapshot(RoutingSnapshot snapshot);
   // Graceful stop: no new requests are read; in-flight ones finish (bounded by the backend
   // timeout plus a second); then the thread exits. Blocks until joined.
   void stop();
@@ -84,6 +100,12 @@ class Worker final : public pool::BatchHooks {
   const CommandPolicy& policy() const { return policy_; }
   const Authenticator& authenticator() const { return auth_; }
   void setProcessStats(const ProcessStats* stats) { stats_ = stats; }
+  // Keys this worker saw leave their old owner during the current migration (MIGRATE said
+  // OK or NOKEY): later requests for them skip the MIGRATE round trip. Bounded.
+  bool knownMoved(std::string_view key) const;
+  void noteMoved(std::string_view key);
+  // A session holding a request for a moving key until the snapshot changes (Moves::Hold).
+  void holdUntilNextSnapshot(std::shared_ptr<ClientSession> session);
   FanoutPool& fanouts() { return fanouts_; }
   const ProcessStats& processStats() const { return *stats_; }
   size_t nextRotation() { return rotation_++; }
@@ -95,6 +117,9 @@ class Worker final : public pool::BatchHooks {
  private:
   class ShardCounters;
   void connectBackends();
+  ShardCounters* countersFor(const std::string& name);
+  void retire(std::vector<std::unique_ptr<pool::BackendConnection>> connections);
+  void closeRetired();
   void flushPending();
   void postFlush();
   void beginShutdown();
@@ -107,8 +132,14 @@ class Worker final : public pool::BatchHooks {
   std::thread thread_;
   metrics::WorkerCells cells_;
   FanoutPool fanouts_;  // before the connections: in-flight fanouts settle into it
-  std::vector<std::unique_ptr<ShardCounters>> counters_;
+  std::unordered_map<std::string, std::unique_ptr<ShardCounters>> counters_;  // by shard name
+  std::vector<ShardCounters*> shardCounters_;                                   // [shard]
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]
+  // Connections of removed shards, closed once nothing is in flight on them.
+  std::vector<std::unique_ptr<pool::BackendConnection>> retiredBackends_;
+  bool retireCheck_ = false;
+  std::unordered_set<std::string> movedKeys_;
+  std::vector<std::weak_ptr<ClientSession>> held_;
   std::unordered_map<ClientSession*, std::shared_ptr<ClientSession>> sessions_;
   std::vector<std::shared_ptr<ClientSession>> dirty_;
   std::vector<pool::BackendConnection*> dirtyBackends_;

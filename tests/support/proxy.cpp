@@ -66,6 +66,10 @@ bool Proxy::launch() {
   port_ = pickFreePort();
   metricsPort_ = pickFreePort();
   configPath_ = dir_.writeFile(name_ + ".yaml", renderProxyYaml(opts_, port_, metricsPort_));
+  return spawn();
+}
+
+bool Proxy::spawn() {
   process_ = std::make_unique<Process>(
       std::vector<std::string>{ringproxyBinary(), "--config", configPath_},
       dir_.file(name_ + ".log"), /*dumpOnFailure=*/true);
@@ -80,6 +84,14 @@ bool Proxy::launch() {
       },
       kReadyTimeout) &&
          process_->running();
+}
+
+void Proxy::restart() {
+  process_->stop();  // reaps a killed process; stops a live one
+  if (spawn()) return;
+  throw std::runtime_error(name_ + " did not answer PING within 10 s after a restart (" +
+                           process_->describe() + "); config " + configPath_ +
+                           "; log tail:\n" + process_->logTail(60));
 }
 
 Proxy::~Proxy() {

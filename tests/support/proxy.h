@@ -64,9 +64,15 @@ class Proxy {
   Client client(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
   // SIGTERM and wait (bounded); returns the exit code (0 expected).
   int stop() { return process_->stop(); }
+  // Starts ringproxy again on the same config file as it is now (a test may have edited
+  // it) and the same ports, after the old process is stopped or killed: the restart-safety
+  // tests need the very file the migration state sits beside. Waits (<= 10 s) for +PONG;
+  // throws with the log tail otherwise. The log file is appended to, not replaced.
+  void restart();
 
  private:
   bool launch();  // one attempt; true when PING answered +PONG
+  bool spawn();   // starts the process on configPath_; true when PING answered +PONG
 
   const TempDir& dir_;
   ProxyOptions opts_;

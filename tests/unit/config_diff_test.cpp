@@ -36,14 +36,18 @@ TEST_CASE("reload: listen and threads are reported and kept") {
   CHECK(plan.effective.threads == 2);
 }
 
-TEST_CASE("reload: a ring change is reported and the running shards are kept whole") {
+TEST_CASE("reload: a ring change is flagged and applied with the rest") {
   const auto running = load("", kTwo);
   const auto added = load("limits:\n  max_clients: 7\n",
                           kTwo + "  - name: s3\n    address: 127.0.0.1:7003\n");
   const auto plan = config::planReload(running, added);
   CHECK(plan.ringChanged);
-  CHECK(plan.effective.shards.size() == 2);
-  CHECK(plan.effective.limits.maxClients == 7);  // the rest still applies
+  CHECK(plan.effective.shards.size() == 3);  // the coordinator moves the keys
+  CHECK(plan.notes.empty());
+  CHECK(plan.effective.limits.maxClients == 7);
+  const auto moved = load("", "  - name: s1\n    address: 127.0.0.1:7101\n"
+                              "  - name: s2\n    address: 127.0.0.1:7002\n");
+  CHECK_FALSE(config::planReload(running, moved).ringChanged);  // keys follow names
   const auto reweighted = load("", "  - name: s1\n    address: 127.0.0.1:7001\n    weight: 2\n"
                                    "  - name: s2\n    address: 127.0.0.1:7002\n");
   CHECK(config::planReload(running, reweighted).ringChanged);
