@@ -150,6 +150,24 @@ void readAuth(const Section& s, AuthConfig& out) {
   }
 }
 
+// Both `tls` (listener) and `backend.tls` (shards); file paths are checked when the
+// proxy builds its TLS contexts (start-up, reload), which names the bad file.
+void readTls(const Section& s, TlsConfig& out, bool listener) {
+  readBool(s, "enabled", out.enabled);
+  for (auto [key, field] : {std::pair{"cert_file", &out.certFile}, {"key_file", &out.keyFile}, {"ca_file", &out.caFile}}) {
+    if (const std::string* v = readScalar(s, key, "expected a file path")) *field = *v;
+  }
+  if (!listener) {
+    readBool(s, "verify", out.verify);
+    if (const std::string* v = readScalar(s, "server_name", "expected a host name")) out.serverName = *v;
+  }
+  if (out.enabled && listener && (out.certFile.empty() || out.keyFile.empty())) {
+    s.fail(out.certFile.empty() ? "cert_file" : "key_file", "required when tls.enabled is true");
+  } else if (out.certFile.empty() != out.keyFile.empty()) {
+    s.fail(out.certFile.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
+  }
+}
+
 void readBackend(const Section& s, BackendConfig& out) {
   readCredentials(s, out.credentials);
   readUint32(s, "connections", kConnections, out.connections);
@@ -157,6 +175,9 @@ void readBackend(const Section& s, BackendConfig& out) {
   readUint32(s, "timeout_ms", kTimeoutMs, out.timeoutMs);
   readUint32(s, "max_pending", kMaxPending, out.maxPending);
   readBytes(s, "max_buffer_bytes", kBytes, out.maxBufferBytes);
+  readTls(Section(s.errors(), s.find("tls"), s.pathOf("tls"),
+                  {"enabled", "cert_file", "key_file", "ca_file", "verify", "server_name"}),
+          out.tls, false);
 }
 
 void readLimits(const Section& s, LimitsConfig& out) {
@@ -351,7 +372,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   }
   const Section top(errors, &root, "",
                     {"listen", "threads", "log_level", "metrics", "health", "ring", "backend",
-                     "limits", "commands", "auth", "migration", "cluster", "shards"});
+                     "limits", "commands", "auth", "migration", "cluster", "tls", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
@@ -367,7 +388,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
       cfg.ring);
   readBackend(Section(errors, top.find("backend"), "backend",
                       {"connections", "connect_timeout_ms", "timeout_ms", "max_pending",
-                       "max_buffer_bytes", "username", "password"}),
+                       "max_buffer_bytes", "username", "password", "tls"}),
               cfg.backend);
   readLimits(Section(errors, top.find("limits"), "limits",
                      {"max_clients", "client_max_pending", "client_max_output_bytes",
@@ -378,6 +399,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   readMigration(Section(errors, top.find("migration"), "migration",
                         {"batch_keys", "max_keys_per_second", "timeout_ms", "state_file"}),
                 cfg.migration);
+  readTls(Section(errors, top.find("tls"), "tls", {"enabled", "cert_file", "key_file", "ca_file"}), cfg.tls, true);
   readCluster(Section(errors, top.find("cluster"), "cluster",
                       {"enabled", "id", "db", "heartbeat_ms", "member_ttl_ms"}),
               cfg.cluster);

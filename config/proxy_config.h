@@ -59,6 +59,17 @@ struct HealthConfig {
   Endpoint listen{"127.0.0.1", 9122};
 };
 
+// TLS settings, for the client listener (`tls`) or the shard connections (`backend.tls`).
+struct TlsConfig {
+  bool enabled = false;
+  std::string certFile;    // listener: required; backend: a client certificate (optional)
+  std::string keyFile;
+  std::string caFile;      // listener: clients must present a cert it signed; backend: the
+                           // CA of the shards' certificates (the system store when empty)
+  bool verify = true;      // backend: check the shard's certificate and name
+  std::string serverName;  // backend: the name certificates must carry; empty = shard host
+};
+
 struct BackendConfig {
   uint32_t connections = 1;          // per worker, per shard
   uint32_t connectTimeoutMs = 1000;
@@ -66,6 +77,7 @@ struct BackendConfig {
   uint32_t maxPending = 65536;       // in-flight requests per backend connection
   uint64_t maxBufferBytes = 64ull << 20;  // unsent bytes per backend connection
   Credentials credentials;                // backend.username / backend.password
+  TlsConfig tls;
 };
 
 struct LimitsConfig {
@@ -106,6 +118,7 @@ struct ClusterConfig {
 
 struct ProxyConfig {
   Endpoint listen{"127.0.0.1", 6380};
+  TlsConfig tls;         // the client listener speaks TLS only when tls.enabled
   uint32_t threads = 0;  // 0 = one worker per core
   MetricsConfig metrics;
   HealthConfig health;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pool/ring_queue.h"
+#include "pool/tls_filter.h"
 #include "proxy/resp/reply_scanner.h"
 
 namespace pool {
@@ -60,6 +61,8 @@ struct BackendConnection::Impl : std::enable_shared_from_this<Impl> {
   size_t inEnd = 0;
   resp::ReplyScanner scanner;
   Clock::duration backoff = kMinBackoff;
+  std::unique_ptr<TlsFilter> tls;  // while connected with TLS
+  std::vector<char> cipherIn;      // TLS: ciphertext read from the socket
 
   // Checks the reply to the AUTH every connection starts with.
   struct AuthSink final : ReplySink {
@@ -83,6 +86,7 @@ struct BackendConnection::Impl : std::enable_shared_from_this<Impl> {
   void onRead(size_t n);
   bool drainSocket();
   bool processReplies();
+  bool readTls(size_t n);
   void armTimeout();
   void onTimeout(uint64_t gen);
   bool ensureReadSpace();
@@ -145,8 +149,12 @@ void BackendConnection::Impl::onConnected(uint64_t gen, const boost::system::err
   state = State::Up;
   backoff = kMinBackoff;
   counters->onConnected(true);
+  if (opt.tls) {
+    tls = std::make_unique<TlsFilter>(opt.tls, opt.tlsName);  // queues the ClientHello
+    cipherIn.resize(kReadChunk / 4);
+  }
   armRead();
-  if (outOffset < out.size()) scheduleFlush();
+  if (outOffset < out.size() || tls) scheduleFlush();
 }
 
 void BackendConnection::Impl::failAll(BackendError err) {
@@ -171,6 +179,10 @@ void BackendConnection::Impl::reset(BackendError err) {
   out.clear();
   outOffset = 0;
   inStart = inEnd = 0;
+  if (tls && err != BackendError::Closed && !tls->error().empty()) {
+    counters->onAuthFailed("TLS: " + tls->error());
+  }
+  tls.reset();
   scanner.reset();
   writeWaiting = false;
   dirtyRegistered = false;
@@ -196,9 +208,16 @@ void BackendConnection::Impl::scheduleFlush() {
 
 void BackendConnection::Impl::flush() {
   if (state != State::Up || writeWaiting) return;
-  while (outOffset < out.size()) {
+  if (tls && outOffset < out.size()) {
+    if (!tls->writePlain(std::string_view(out).substr(outOffset))) return reset(BackendError::Protocol);
+    out.clear();
+    outOffset = 0;
+  }
+  std::string& buf = tls ? tls->cipher() : out;
+  size_t& offset = tls ? tls->cipherSent() : outOffset;
+  while (offset < buf.size()) {
     boost::system::error_code ec;
-    size_t n = socket.write_some(asio::buffer(out.data() + outOffset, out.size() - outOffset), ec);
+    size_t n = socket.write_some(asio::buffer(buf.data() + offset, buf.size() - offset), ec);
     if (ec == asio::error::would_block) {
       writeWaiting = true;
       const uint64_t gen = generation;
@@ -212,11 +231,11 @@ void BackendConnection::Impl::flush() {
       return;
     }
     if (ec) return reset(BackendError::Closed);
-    outOffset += n;
+    offset += n;
   }
-  out.clear();
-  outOffset = 0;
-  if (out.capacity() > kShrinkAbove) out.shrink_to_fit();
+  buf.clear();
+  offset = 0;
+  if (buf.capacity() > kShrinkAbove) buf.shrink_to_fit();
 }
 
 bool BackendConnection::Impl::ensureReadSpace() {
@@ -236,7 +255,8 @@ bool BackendConnection::Impl::ensureReadSpace() {
 void BackendConnection::Impl::armRead() {
   ensureReadSpace();
   const uint64_t gen = generation;
-  socket.async_read_some(asio::buffer(in.data() + inEnd, in.size() - inEnd),
+  auto target = tls ? asio::buffer(cipherIn) : asio::buffer(in.data() + inEnd, in.size() - inEnd);
+  socket.async_read_some(target,
                          [self = shared_from_this(), gen](const boost::system::error_code& e, size_t n) {
                            if (gen != self->generation) return;
                            if (e) return self->reset(BackendError::Closed);
@@ -244,8 +264,33 @@ void BackendConnection::Impl::armRead() {
                          });
 }
 
+// TLS: `n` bytes of ciphertext in cipherIn; decrypt them (and whatever else the socket
+// has) into `in`, answer handshake messages, then frame replies as for plain TCP.
+bool BackendConnection::Impl::readTls(size_t n) {
+  for (;;) {
+    if (!tls->feed(cipherIn.data(), n) || !tls->readPlain(in, inEnd)) {
+      reset(BackendError::Protocol);
+      return false;
+    }
+    if (n < cipherIn.size()) break;
+    boost::system::error_code ec;
+    n = socket.read_some(asio::buffer(cipherIn), ec);
+    if (ec == asio::error::would_block) break;
+    if (ec) return reset(BackendError::Closed), false;
+  }
+  if (tls->cipherPending() > 0 || outOffset < out.size()) flush();
+  return state == State::Up;
+}
+
 void BackendConnection::Impl::onRead(size_t n) {
   const uint64_t gen = generation;
+  if (tls) {
+    hooks->beginBatch();
+    const bool ok = readTls(n) && gen == generation && processReplies();
+    hooks->endBatch();
+    if (ok && gen == generation) armRead();
+    return;
+  }
   const bool filled = inEnd + n == in.size();
   inEnd += n;
   hooks->beginBatch();
@@ -356,8 +401,8 @@ std::optional<BackendError> BackendConnection::send(std::string_view frame,
     d.counters->onError(BackendError::Unavailable);
     return BackendError::Unavailable;
   }
-  if (d.waiters.size() >= d.opt.maxPending ||
-      d.out.size() - d.outOffset + frame.size() > d.opt.maxBufferBytes) {
+  const size_t unsent = d.out.size() - d.outOffset + (d.tls ? d.tls->cipherPending() : 0);
+  if (d.waiters.size() >= d.opt.maxPending || unsent + frame.size() > d.opt.maxBufferBytes) {
     d.counters->onError(BackendError::Overloaded);
     return BackendError::Overloaded;
   }
@@ -375,7 +420,8 @@ std::optional<BackendError> BackendConnection::send(std::string_view frame,
 void BackendConnection::updateOptions(const BackendOptions& options) {
   Impl& d = *impl_;
   const bool reconnect = options.host != d.opt.host || options.port != d.opt.port ||
-                         options.username != d.opt.username || options.password != d.opt.password;
+                         options.username != d.opt.username || options.password != d.opt.password ||
+                         options.tls != d.opt.tls || options.tlsName != d.opt.tlsName;
   d.opt = options;
   if (reconnect && d.state != Impl::State::Stopped && d.state != Impl::State::Idle) {
     d.backoff = kMinBackoff;

@@ -9,6 +9,8 @@
 //   2. Up: requests from all of the worker's clients are appended to one buffer and written
 //      together when the owner ends its batch (BatchHooks). Replies are framed by
 //      resp::ReplyScanner and handed to the FIFO head.
+//      With TLS, the same loop moves ciphertext; a TlsFilter (memory BIOs) sits between
+//      the socket and these buffers, and requests queued during the handshake wait in it.
 //   3. On timeout (FIFO head older than timeout_ms), EOF, I/O or protocol error: every
 //      waiter gets an error, the socket closes, and a reconnect is scheduled with
 //      exponential backoff (100 ms .. 5 s). While down, send() fails fast.
@@ -24,6 +26,10 @@
 #include <vector>
 
 #include "pool/reply_sink.h"
+
+namespace pool {
+class TlsContext;
+}
 
 namespace boost::asio {
 class io_context;
@@ -58,6 +64,8 @@ struct BackendOptions {
   uint64_t maxBufferBytes = 64ull << 20;
   std::string username;  // AUTH [username] password as the first request, if password set
   std::string password;
+  std::shared_ptr<const TlsContext> tls;  // set: TLS to the shard (backend.tls)
+  std::string tlsName;                    // the name its certificate must carry
 };
 
 // Counters the connection bumps; owned by the worker's metric cells.

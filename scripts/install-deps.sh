@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libhiredis-dev libyaml-cpp-dev prometheus-cpp-dev catch2
+  # TLS for clients and shards (OpenSSL through memory BIOs; tests make a CA with openssl)
+  libssl-dev openssl
   redis-server redis-tools nutcracker curl procps util-linux python3 python3-redis
   # deploy tests: promtool (metrics lint, alert rules) and a real Prometheus scrape;
   # python3-yaml parses the compose, Grafana and Kubernetes files.

@@ -40,6 +40,7 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket, uint64_t id)
       parser_(limitsFrom(worker.snapshot().config->limits)) {
   local_.clientId = id;
   migrateSink_.owner = this;
+  if (worker.listenerTls()) tls_ = std::make_unique<pool::TlsFilter>(worker.listenerTls());
   authenticated_ = !worker.authenticator().required();
   parser_.setAuthenticated(authenticated_);
   boost::system::error_code ec;
@@ -76,7 +77,7 @@ void ClientSession::armRead() {
   if (readArmed_ || closed_ || stopReading_ || (paused_ && !blockedButListening)) return;
   readArmed_ = true;
   if (inLen_ == 0 && slots_.empty() && inflight_ == 0) return waitQuiet();
-  readingSmall_ = inLen_ == 0;
+  readingSmall_ = inLen_ == 0 || tls_;  // TLS: ciphertext always lands in small_ first
   if (readingSmall_ && !small_) small_ = std::make_unique<char[]>(kSmallRead);
   if (!readingSmall_ && in_.size() - inLen_ < kMinPartialBuffer / 2) {
     in_.resize(std::max(in_.size() * 2, kMinPartialBuffer));
@@ -112,7 +113,9 @@ void ClientSession::onRead(size_t n) {
   lastActive_ = batchStart_;
   worker_.beginBatch();
   inReadHandler_ = true;
-  if (readingSmall_) {
+  if (tls_) {
+    readTls(n);
+  } else if (readingSmall_) {
     readIntoScratch(n);
   } else {
     const bool filled = inLen_ + n == in_.size();
@@ -143,6 +146,31 @@ void ClientSession::readIntoScratch(size_t n) {
   }
   const size_t used = processInput(data, len);
   if (used < len && !closed_) keepLeftover(data + used, len - used);
+}
+
+// TLS: `n` bytes of ciphertext in small_; whatever else the socket holds is read through
+// the worker's scratch buffer. Plaintext collects in the partial-request buffer and is
+// parsed from there (no zero-copy path: the plaintext exists only once decrypted).
+void ClientSession::readTls(size_t n) {
+  const char* data = small_.get();
+  size_t len = n;
+  size_t capacity = kSmallRead;
+  for (;;) {
+    if (!tls_->feed(data, len) || !tls_->readPlain(in_, inLen_)) {
+      if (!tls_->closed()) logx::info("client TLS failed id=" + std::to_string(id_) + " addr=" + local_.addr +
+                                      " reason=\"" + tls_->error() + "\"");
+      return close();
+    }
+    if (len < capacity) break;
+    std::vector<char>& scratch = worker_.scratch();
+    boost::system::error_code ec;
+    len = socket_.read_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block) break;
+    if (ec) return close();
+    data = scratch.data();
+    capacity = scratch.size();
+  }
+  consumeBuffered(processInput(in_.data(), inLen_));
 }
 
 // The partial-request buffer filled up: keep reading a large request without waiting.
@@ -285,7 +313,7 @@ void ClientSession::markDirty() {
 // flushOutput), as Redis closes clients over their output buffer limit.
 bool ClientSession::overCaps() const {
   const auto& l = worker_.snapshot().config->limits;
-  return slots_.size() >= l.clientMaxPending || out_.size() - outSent_ >= l.clientMaxOutputBytes / 2;
+  return slots_.size() >= l.clientMaxPending || unsentBytes() >= l.clientMaxOutputBytes / 2;
 }
 
 // Called by the worker's idle sweep: a client with nothing in flight, not blocked and not
@@ -302,7 +330,7 @@ void ClientSession::maybeResume() {
   if (!paused_ || closed_ || blocked_ || waitingLinkId_ || migratesOutstanding_ > 0 || heldForSnapshot_) return;
   if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
-  if (slots_.size() > l.clientMaxPending / 2 || out_.size() - outSent_ > l.clientMaxOutputBytes / 4) return;
+  if (slots_.size() > l.clientMaxPending / 2 || unsentBytes() > l.clientMaxOutputBytes / 4) return;
   paused_ = false;
   waitingBarrier_ = false;
   // Posted: we may be inside a backend's reply loop; parse the held bytes from a clean stack.
@@ -324,7 +352,7 @@ void ClientSession::resumeInput() {
 // Checked on every flush attempt, also while a write wait is pending: replies keep
 // arriving for a client that does not read, and only this check bounds them.
 bool ClientSession::outputOverLimit() {
-  if (out_.size() - outSent_ <= worker_.snapshot().config->limits.clientMaxOutputBytes) return false;
+  if (unsentBytes() <= worker_.snapshot().config->limits.clientMaxOutputBytes) return false;
   logx::warn("closing client id=" + std::to_string(id_) + " addr=" + local_.addr +
              ": output buffer over limits.client_max_output_bytes (it does not read its replies)");
   worker_.cells().clientsClosed[metrics::kCloseOutputLimit].add();
@@ -335,9 +363,16 @@ bool ClientSession::outputOverLimit() {
 void ClientSession::flushOutput() {
   dirty_ = false;
   if (closed_ || outputOverLimit() || writeWaiting_) return;
-  while (outSent_ < out_.size()) {
+  if (tls_ && outSent_ < out_.size()) {
+    if (!tls_->writePlain(std::string_view(out_).substr(outSent_))) return close();
+    out_.clear();
+    outSent_ = 0;
+  }
+  std::string& buf = tls_ ? tls_->cipher() : out_;
+  size_t& sent = tls_ ? tls_->cipherSent() : outSent_;
+  while (sent < buf.size()) {
     boost::system::error_code ec;
-    const size_t n = socket_.write_some(asio::buffer(out_.data() + outSent_, out_.size() - outSent_), ec);
+    const size_t n = socket_.write_some(asio::buffer(buf.data() + sent, buf.size() - sent), ec);
     if (ec == asio::error::would_block) {
       writeWaiting_ = true;
       socket_.async_wait(tcp::socket::wait_write,
@@ -349,11 +384,11 @@ void ClientSession::flushOutput() {
       return;
     }
     if (ec) return close();
-    outSent_ += n;
+    sent += n;
   }
-  out_.clear();
-  outSent_ = 0;
-  if (out_.capacity() > kShrinkAbove) std::string().swap(out_);
+  buf.clear();
+  sent = 0;
+  if (buf.capacity() > kShrinkAbove) std::string().swap(buf);
   if (closeAfterFlush_ && slots_.empty()) return close();
   maybeResume();
 }
@@ -361,7 +396,7 @@ void ClientSession::flushOutput() {
 void ClientSession::shutdown() {
   stopReading_ = true;
   closeAfterFlush_ = true;
-  if (slots_.empty() && outSent_ >= out_.size()) close();
+  if (slots_.empty() && unsentBytes() == 0) close();
 }
 
 void ClientSession::close() {

@@ -27,6 +27,7 @@
 #include "pool/backend_connection.h"
 #include "pool/reply_sink.h"
 #include "pool/ring_queue.h"
+#include "pool/tls_filter.h"
 #include "proxy/resp/request_parser.h"
 #include "proxy/server/fanout.h"
 #include "proxy/server/local_commands.h"
@@ -78,6 +79,8 @@ class ClientSession final : public pool::ReplySink,
   void onRead(size_t n);
   void waitQuiet();
   void readIntoScratch(size_t n);
+  void readTls(size_t n);
+  size_t unsentBytes() const { return out_.size() - outSent_ + (tls_ ? tls_->cipherPending() : 0); }
   void readMore();
   size_t processInput(const char* data, size_t len);
   // dispatch.cpp: one parsed request -> the strategy its command table entry names.
@@ -194,6 +197,7 @@ class ClientSession final : public pool::ReplySink,
   uint64_t nextSeq_ = 0;
   std::string out_;
   size_t outSent_ = 0;
+  std::unique_ptr<pool::TlsFilter> tls_;  // TLS listener: between the socket and in_/out_
   std::string encoded_;  // inline commands re-encoded as RESP before forwarding
   LinkIdSink linkId_;
   DiscardSink discard_;

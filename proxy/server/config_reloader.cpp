@@ -13,6 +13,7 @@
 #include "config/config_diff.h"
 #include "config/config_loader.h"
 #include "proxy/log.h"
+#include "proxy/server/tls_contexts.h"
 
 namespace proxy {
 
@@ -71,6 +72,11 @@ void ConfigReloader::Impl::reject(const std::vector<config::ConfigError>& errors
 void ConfigReloader::Impl::reload(std::string_view trigger) {
   config::LoadResult loaded = config::loadConfigFile(running->sourcePath);
   if (!loaded.config) return reject(loaded.errors, trigger);
+  std::string tlsError;  // certificate files are checked by loading them, as at start-up
+  if (!buildTlsContexts(*loaded.config, &tlsError)) {
+    const size_t colon = tlsError.find(": ");
+    return reject({config::ConfigError{tlsError.substr(0, colon), tlsError.substr(colon + 2)}}, trigger);
+  }
   config::ReloadPlan plan = config::planReload(*running, *loaded.config);
   for (const std::string& note : plan.notes) logx::warn("config reload: " + note);
   auto next = std::make_shared<const config::ProxyConfig>(std::move(plan.effective));

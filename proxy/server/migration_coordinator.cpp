@@ -304,6 +304,14 @@ void MigrationCoordinator::Impl::cutOver() {
 }
 
 void MigrationCoordinator::Impl::reload(ConfigPtr next) {
+  if (!active && !config::sameRing(*target, *next) && (target->backend.tls.enabled || next->backend.tls.enabled)) {
+    // The mover and the membership records use hiredis 0.14, which has no TLS.
+    logx::error("config reload: the shard list changed, but live rebalancing is not available with "
+                "backend.tls (its control plane has no TLS); the running shards are kept");
+    auto kept = std::make_shared<config::ProxyConfig>(*next);
+    kept->shards = target->shards;
+    next = std::move(kept);
+  }
   if (!active) {
     if (!config::sameRing(*target, *next)) return begin(std::move(next));
     target = std::move(next);

@@ -37,6 +37,11 @@ std::string randomSuffix() {
 void MigrationCoordinator::Impl::startMembership(const config::ProxyConfig& cfg) {
   selfId = cfg.cluster.id.empty() ? cfg.listen.str() + "-" + randomSuffix() : cfg.cluster.id;
   if (!cfg.cluster.enabled) return;
+  if (cfg.backend.tls.enabled) {
+    logx::warn("cluster: membership records need plain connections to the shards (the control plane uses "
+               "hiredis 0.14, which has no TLS); off while backend.tls is enabled");
+    return;
+  }
   mig::MembershipOptions o;
   o.id = selfId;
   o.address = cfg.listen.str();

@@ -19,6 +19,7 @@
 #include "proxy/server/config_reloader.h"
 #include "proxy/server/health_server.h"
 #include "proxy/server/migration_coordinator.h"
+#include "proxy/server/tls_contexts.h"
 #include "proxy/server/worker.h"
 
 namespace proxy {
@@ -63,6 +64,10 @@ void Server::Impl::startWorkers(RoutingSnapshot snap) {
   size_t n = config->threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   stats.migration = &migrationStats;
+  std::string tlsError;
+  const std::optional<TlsContexts> built = buildTlsContexts(*config, &tlsError);
+  if (!built) throw std::runtime_error(tlsError);
+  const TlsContexts tls = *built;
   stats.workers = n;
   stats.port = config->listen.port;
   stats.connectedClients = [this] { return connectedClients(); };
@@ -74,7 +79,7 @@ void Server::Impl::startWorkers(RoutingSnapshot snap) {
     return total;
   };
   for (size_t i = 0; i < n; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, snap, cmd::allCommands().size()));
+    workers.push_back(std::make_unique<Worker>(i, snap, cmd::allCommands().size(), tls));
     workers.back()->setProcessStats(&stats);
   }
   for (auto& w : workers) w->start();
@@ -119,16 +124,17 @@ void Server::Impl::startReloader() {
 }
 
 // Each worker gets the snapshot on its own thread; `applied` runs here once all have it
-// (the migration barrier).
+// and every request they sent before it has been answered (the migration barrier).
 void Server::Impl::publish(RoutingSnapshot snap, std::function<void()> applied) {
   auto left = std::make_shared<size_t>(workers.size());
   auto done = std::make_shared<std::function<void()>>(std::move(applied));
   for (auto& w : workers) {
     Worker* worker = w.get();
     asio::post(worker->ioc(), [this, worker, snap, left, done] {
-      worker->applySnapshot(snap);
-      asio::post(ioc, [left, done] {
-        if (--*left == 0 && *done) (*done)();
+      worker->applySnapshot(snap, [this, left, done] {
+        asio::post(ioc, [left, done] {
+          if (--*left == 0 && *done) (*done)();
+        });
       });
     });
   }

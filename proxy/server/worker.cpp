@@ -6,6 +6,7 @@
 #include "proxy/log.h"
 #include "proxy/metrics/shard_directory.h"
 #include "proxy/server/client_session.h"
+#include "proxy/server/tls_contexts.h"
 
 namespace proxy {
 
@@ -26,7 +27,9 @@ class Worker::ShardCounters final : public pool::BackendCounters {
   void onError(pool::BackendError kind) override { cells_.errors[static_cast<size_t>(kind)].add(); }
   void onConnected(bool up) override { cells_.connectionsUp.add(up ? 1 : -1); }
   void onAuthFailed(std::string_view reply) override {
-    logx::warn("backend AUTH refused shard=" + shard_ + " reply=\"" + std::string(reply) + "\"");
+    const bool tls = reply.substr(0, 4) == "TLS:";
+    logx::warn(std::string(tls ? "backend TLS failed" : "backend AUTH refused") + " shard=" + shard_ + " reason=\"" +
+               std::string(tls ? reply.substr(5) : reply) + "\"");
   }
 
  private:
@@ -34,22 +37,26 @@ class Worker::ShardCounters final : public pool::BackendCounters {
   std::string shard_;
 };
 
-Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount)
+Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount, TlsContexts tls)
     : index_(index),
       snapshot_(std::move(snapshot)),
       ioc_(std::make_unique<asio::io_context>(1)),
       cells_(commandCount),
       scratch_(kScratchBytes),
       policy_(snapshot_.config->commands),
-      auth_(snapshot_.config->auth) {}
+      auth_(snapshot_.config->auth),
+      tls_(std::move(tls)) {}
 
 Worker::~Worker() {
   if (thread_.joinable()) stop();
 }
 
 namespace {
-pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s) {
+pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s,
+                                   const std::shared_ptr<const pool::TlsContext>& tls) {
   pool::BackendOptions o;
+  o.tls = tls;
+  o.tlsName = cfg.backend.tls.serverName.empty() ? cfg.shards[s].address.host : cfg.backend.tls.serverName;
   o.host = cfg.shards[s].address.host;
   o.port = cfg.shards[s].address.port;
   o.shardName = cfg.shards[s].name;
@@ -65,7 +72,7 @@ pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s) {
 }  // namespace
 
 std::unique_ptr<pool::BackendConnection> Worker::makeLink(uint32_t shard, uint32_t timeoutMs) {
-  pool::BackendOptions o = backendOptions(*snapshot_.config, shard);
+  pool::BackendOptions o = backendOptions(*snapshot_.config, shard, tls_.backend);
   o.timeoutMs = timeoutMs;
   auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, shardCounters_[shard], this);
   link->start();
@@ -87,7 +94,7 @@ void Worker::connectBackends() {
   shardCounters_.resize(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
     shardCounters_[s] = countersFor(cfg.shards[s].name);
-    const pool::BackendOptions o = backendOptions(cfg, s);
+    const pool::BackendOptions o = backendOptions(cfg, s, tls_.backend);
     for (uint32_t c = 0; c < std::max(1u, cfg.backend.connections); ++c) {
       backends_[s].push_back(std::make_unique<pool::BackendConnection>(*ioc_, o, shardCounters_[s], this));
       backends_[s].back()->start();
@@ -146,7 +153,52 @@ void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
   ioc_->stop();
 }
 
-void Worker::applySnapshot(RoutingSnapshot next) {
+namespace {
+// Counts the PINGs of one drain; frees itself after the last answer.
+class DrainSink final : public pool::ReplySink {
+ public:
+  explicit DrainSink(std::function<void()> done) : done_(std::move(done)) {}
+  void expect() { ++left_; }
+  void arm() {
+    armed_ = true;
+    finishIfDone();
+  }
+  void onReply(uint64_t, std::string_view) override { --left_, finishIfDone(); }
+  void onError(uint64_t, pool::BackendError) override { --left_, finishIfDone(); }
+
+ private:
+  void finishIfDone() {
+    if (!armed_ || left_ > 0) return;
+    auto done = std::move(done_);
+    delete this;
+    done();
+  }
+  std::function<void()> done_;
+  size_t left_ = 0;
+  bool armed_ = false;
+};
+}  // namespace
+
+void Worker::drainBackends(std::function<void()> drained) {
+  auto* sink = new DrainSink(std::move(drained));
+  const auto ping = [sink](pool::BackendConnection& conn) {
+    sink->expect();
+    if (conn.send("*1\r\n$4\r\nPING\r\n", sink, 0)) sink->onError(0, pool::BackendError::Unavailable);
+  };
+  for (auto& shard : backends_) {
+    for (auto& conn : shard) ping(*conn);
+  }
+  for (auto& conn : retiredBackends_) ping(*conn);
+  sink->arm();
+}
+
+void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) {
+  if (!sameTls(next.config->tls, snapshot_.config->tls) ||
+      !sameTls(next.config->backend.tls, snapshot_.config->backend.tls)) {
+    std::string error;  // the reloader built them once already: a failure here is rare
+    if (auto built = buildTlsContexts(*next.config, &error)) tls_ = std::move(*built);
+    else logx::error("TLS settings not applied: " + error);
+  }
   retired_.push_back(snapshot_.config);
   if (retired_.size() > 16) retired_.erase(retired_.begin());
   if (next.epoch != snapshot_.epoch) movedKeys_.clear();
@@ -156,7 +208,7 @@ void Worker::applySnapshot(RoutingSnapshot next) {
   std::vector<ShardCounters*> counters(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
     counters[s] = countersFor(cfg.shards[s].name);
-    const pool::BackendOptions o = backendOptions(cfg, s);
+    const pool::BackendOptions o = backendOptions(cfg, s, tls_.backend);
     for (size_t k = 0; k < old.shards.size() && k < backends_.size(); ++k) {
       if (old.shards[k].name == cfg.shards[s].name) conns[s] = std::move(backends_[k]);
     }
@@ -179,6 +231,7 @@ void Worker::applySnapshot(RoutingSnapshot next) {
   for (auto& weak : held) {
     if (auto session = weak.lock()) session->snapshotChanged();
   }
+  if (drained) drainBackends(std::move(drained));
 }
 
 void Worker::holdUntilNextSnapshot(std::shared_ptr<ClientSession> session) { held_.push_back(std::move(session)); }

@@ -21,6 +21,7 @@
 #include "proxy/server/auth.h"
 #include "proxy/server/command_policy.h"
 #include "proxy/server/fanout.h"
+#include "proxy/server/tls_contexts.h"
 #include "routing/hash_ring.h"
 
 namespace boost::asio {
@@ -65,7 +66,7 @@ struct RoutingSnapshot {
 // written once at its end. Work that happens outside a batch (timers) posts one flush.
 class Worker final : public pool::BatchHooks {
  public:
-  Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount);
+  Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount, TlsContexts tls = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -74,8 +75,11 @@ class Worker final : public pool::BatchHooks {
   // Posted by the MigrationCoordinator on every reload and migration phase: new settings
   // and/or a new shard list. Connections follow shard names: kept (options updated),
   // opened for new shards, and closed for removed ones once their requests are answered.
+  // `drained` (if set) runs on this thread once every request sent before the switch has
+  // been answered: a PING behind them on each backend connection came back. Another
+  // proxy instance may act on our new phase only then (nothing of ours still in flight).
   // Worker thread.
-  void applySnapshot(RoutingSnapshot snapshot);
+  void applySnapshot(RoutingSnapshot snapshot, std::function<void()> drained = nullptr);
   // Graceful stop: no new requests are read; in-flight ones finish (bounded by the backend
   // timeout plus a second); then the thread exits. Blocks until joined.
   void stop();
@@ -98,6 +102,8 @@ class Worker final : public pool::BatchHooks {
   std::unique_ptr<pool::BackendConnection> makeLink(uint32_t shard, uint32_t timeoutMs);
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
+  // The client listener's TLS context (null: plain RESP).
+  const std::shared_ptr<const pool::TlsContext>& listenerTls() const { return tls_.listener; }
   const Authenticator& authenticator() const { return auth_; }
   void setProcessStats(const ProcessStats* stats) { stats_ = stats; }
   // Keys this worker saw leave their old owner during the current migration (MIGRATE said
@@ -119,6 +125,7 @@ class Worker final : public pool::BatchHooks {
   void connectBackends();
   ShardCounters* countersFor(const std::string& name);
   void retire(std::vector<std::unique_ptr<pool::BackendConnection>> connections);
+  void drainBackends(std::function<void()> drained);
   void closeRetired();
   void flushPending();
   void postFlush();
@@ -152,6 +159,7 @@ class Worker final : public pool::BatchHooks {
   std::vector<std::shared_ptr<const config::ProxyConfig>> retired_;
   CommandPolicy policy_;
   Authenticator auth_;
+  TlsContexts tls_;
   const ProcessStats* stats_ = nullptr;
   size_t rotation_ = 0;
   bool idleSweep_ = false;  // the once-a-second idle sweep is scheduled

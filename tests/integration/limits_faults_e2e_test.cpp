@@ -125,6 +125,8 @@ TEST_CASE("faults: a backend sending garbage or hanging up mid-reply fails only 
   ProxyOptions opts;
   opts.threads = 1;
   opts.shards.push_back({"s1", "127.0.0.1:" + std::to_string(fake.port())});
+  // The fake answers connections in the order of its script: no membership connection.
+  opts.extraYaml = "cluster:\n  enabled: false\n";
   Proxy proxy(dir, opts);
   Client c(proxy.port());
   const Reply garbage = c.cmd({"SET", "k", "v"});
