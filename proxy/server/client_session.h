@@ -111,6 +111,7 @@ class ClientSession final : public pool::ReplySink,
   // owner first moves them (MIGRATE on the source) and waits, unread, until they moved.
   enum class Gate : uint8_t { Pass, Wait, Answered };
   Gate migrationGate(const cmd::CommandSpec& spec, uint32_t commandIndex);
+  std::optional<Gate> heldRequestOutcome(uint32_t commandIndex);
   bool sendMigrate(uint32_t from, uint32_t to, std::string_view command);
   void migrateReplied(uint64_t tag, std::string_view errorText);
   struct MigrateSink final : pool::ReplySink {

@@ -54,41 +54,53 @@ std::string migrateCommand(const config::ShardConfig& target, const config::Prox
   for (std::string_view k : keys) resp::appendBulk(out, k);
   return out;
 }
-}  // namespace
-
-ClientSession::Gate ClientSession::migrationGate(const cmd::CommandSpec& spec, uint32_t index) {
-  const RoutingSnapshot& snap = worker_.snapshot();
-  if (gatePassed_) {  // this is the held request, re-dispatched after its MIGRATEs
-    gatePassed_ = false;
-    const std::string error = std::move(gateError_);
-    gateError_.clear();
-    if (snap.epoch == gateEpoch_) {  // else a newer snapshot (cut-over...) decides afresh
-      if (error.empty()) return Gate::Pass;
-      if (txn_.multi) txn_.aborted = true;
-      completeError(reserveSlot(index), error);
-      return Gate::Answered;
-    }
-  }
-  if (!snap.previous) return Gate::Pass;
-  using cmd::Strategy;
-  if (spec.strategy == Strategy::PubSub || spec.strategy == Strategy::Local ||
-      spec.strategy == Strategy::Keyspace || spec.strategy == Strategy::Broadcast || (pubsub_ && pubsub_->active)) {
-    return Gate::Pass;
-  }
-  keyIndex_.clear();
-  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) {
-    return Gate::Pass;
-  }
+// The request's keys (argument indices) whose owners differ, grouped by (from, to).
+std::vector<Move> movingKeys(const resp::RequestParser& parser, const std::vector<size_t>& keyArgs,
+                             const RoutingSnapshot& snap, const Worker& worker) {
   std::vector<Move> moves;
-  for (size_t i : keyIndex_) {
-    const std::string_view key = parser_.arg(i);
+  for (size_t i : keyArgs) {
+    const std::string_view key = parser.arg(i);
     const uint32_t to = snap.ring->ownerOf(key);
     const uint32_t from = snap.previous->ownerOf(key);
-    if (from == to || worker_.knownMoved(key)) continue;
+    if (from == to || worker.knownMoved(key)) continue;
     auto it = std::find_if(moves.begin(), moves.end(), [&](const Move& m) { return m.from == from && m.to == to; });
     if (it == moves.end()) it = moves.insert(moves.end(), Move{from, to, {}});
     it->args.push_back(i);
   }
+  return moves;
+}
+
+bool carriesNoKeys(const cmd::CommandSpec& spec) {
+  using cmd::Strategy;
+  return spec.strategy == Strategy::PubSub || spec.strategy == Strategy::Local || spec.strategy == Strategy::Keyspace ||
+         spec.strategy == Strategy::Broadcast;
+}
+}  // namespace
+
+// The held request comes back after its MIGRATEs: run it, or answer their error. Under a
+// newer snapshot (cut-over, another migration) nothing is decided here: look again.
+std::optional<ClientSession::Gate> ClientSession::heldRequestOutcome(uint32_t index) {
+  gatePassed_ = false;
+  const std::string error = std::move(gateError_);
+  gateError_.clear();
+  if (worker_.snapshot().epoch != gateEpoch_) return std::nullopt;
+  if (error.empty()) return Gate::Pass;
+  if (txn_.multi) txn_.aborted = true;
+  completeError(reserveSlot(index), error);
+  return Gate::Answered;
+}
+
+ClientSession::Gate ClientSession::migrationGate(const cmd::CommandSpec& spec, uint32_t index) {
+  if (gatePassed_) {
+    if (const auto outcome = heldRequestOutcome(index)) return *outcome;
+  }
+  const RoutingSnapshot& snap = worker_.snapshot();
+  if (!snap.previous || carriesNoKeys(spec) || (pubsub_ && pubsub_->active)) return Gate::Pass;
+  keyIndex_.clear();
+  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) {
+    return Gate::Pass;
+  }
+  const std::vector<Move> moves = movingKeys(parser_, keyIndex_, snap, worker_);
   if (moves.empty()) return Gate::Pass;
   if (snap.moves == RoutingSnapshot::Moves::Refuse) {
     if (txn_.multi) txn_.aborted = true;

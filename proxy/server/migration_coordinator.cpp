@@ -331,28 +331,32 @@ void MigrationCoordinator::Impl::reload(ConfigPtr next) {
              "when the current migration completes");
 }
 
-// The state file names both shard lists; addresses and credentials come from the running
-// config where the shard is still in it (they may have changed), else from the file.
+// Shard configs for the names in a state file: address and credentials from the running
+// config where the shard is still in it (they may have changed), else the file's address.
+std::vector<config::ShardConfig> MigrationCoordinator::Impl::shardsFromState(
+    const std::vector<routing::ShardSpec>& specs, const mig::MigrationState& state,
+    const config::ProxyConfig& cfg) const {
+  std::vector<config::ShardConfig> out;
+  for (const auto& spec : specs) {
+    config::ShardConfig s;
+    if (const config::ShardConfig* known = findShard(cfg.shards, spec.name)) s = *known;
+    for (const auto& [name, address] : state.addresses) {
+      if (name == spec.name && s.address.port == 0) s.address = parseEndpoint(address);
+    }
+    if (s.address.port == 0) throw std::runtime_error("migration state file " + statePath + ": no address for " + spec.name);
+    s.name = spec.name;
+    s.weight = spec.weight;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The state file names both shard lists over the union (see plan()).
 RoutingSnapshot MigrationCoordinator::Impl::resume(const mig::MigrationState& state, ConfigPtr cfg) {
   if (!sameOptions(state.options, cfg->ring)) {
     throw std::runtime_error("migration state file " + statePath + ": the ring settings changed while a " +
                              "migration was unfinished; restore them to finish it first");
   }
-  const auto shardsOf = [&](const std::vector<routing::ShardSpec>& specs) {
-    std::vector<config::ShardConfig> out;
-    for (const auto& spec : specs) {
-      config::ShardConfig s;
-      if (const config::ShardConfig* known = findShard(cfg->shards, spec.name)) s = *known;
-      for (const auto& [name, address] : state.addresses) {
-        if (name == spec.name && s.address.port == 0) s.address = parseEndpoint(address);
-      }
-      if (s.address.port == 0) throw std::runtime_error("migration state file " + statePath + ": no address for " + spec.name);
-      s.name = spec.name;
-      s.weight = spec.weight;
-      out.push_back(std::move(s));
-    }
-    return out;
-  };
   // Over the union: an added shard has weight 0 in R0, a removed one weight 0 in R1.
   std::vector<routing::ShardSpec> oldSpecs, newSpecs;
   for (size_t i = 0; i < state.fromShards.size() && i < state.toShards.size(); ++i) {
@@ -362,10 +366,10 @@ RoutingSnapshot MigrationCoordinator::Impl::resume(const mig::MigrationState& st
     if (inNew) newSpecs.push_back(state.toShards[i]);
   }
   auto to = std::make_shared<config::ProxyConfig>(*cfg);
-  to->shards = shardsOf(newSpecs);
+  to->shards = shardsFromState(newSpecs, state, *cfg);
   if (!config::sameRing(*to, *cfg)) waiting = cfg;
   target = std::move(to);
-  plan(shardsOf(oldSpecs));
+  plan(shardsFromState(oldSpecs, state, *cfg));
   cursors.assign(unionConfig->shards.size(), mig::SourceCursor{});
   for (size_t i = 0; i < unionConfig->shards.size(); ++i) {
     for (size_t k = 0; k < state.addresses.size() && k < state.cursors.size(); ++k) {

@@ -71,6 +71,7 @@ struct MigrationCoordinator::Impl {
   std::unique_ptr<mig::Membership> membership;
   std::string selfId;
   mig::MemberView view;
+  bool viewValid = false;  // a heartbeat reached a shard: `view` lists the other instances
   bool isolated = false;
   Clock::time_point lastSelfWrite{};  // our record last reached a shard
   Clock::time_point lastWaitLog{};
@@ -91,6 +92,9 @@ struct MigrationCoordinator::Impl {
   void cutOver();
   void reload(ConfigPtr next);
   RoutingSnapshot resume(const mig::MigrationState& state, ConfigPtr cfg);
+  std::vector<config::ShardConfig> shardsFromState(const std::vector<routing::ShardSpec>& specs,
+                                                   const mig::MigrationState& state,
+                                                   const config::ProxyConfig& cfg) const;
 
   // migration_phases.cpp
   void startMembership(const config::ProxyConfig& cfg);

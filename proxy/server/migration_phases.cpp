@@ -69,6 +69,7 @@ void MigrationCoordinator::Impl::announce() {
 }
 
 void MigrationCoordinator::Impl::onView(mig::MemberView next) {
+  viewValid = viewValid || next.shardsReached > 0;
   view = std::move(next);
   checkIsolation();
   evaluate();
@@ -120,7 +121,8 @@ void MigrationCoordinator::Impl::checkIsolation() {
 }
 
 void MigrationCoordinator::Impl::evaluate() {
-  if (!active || isolated) return;
+  // Never advance on a view that has not heard from the shards: it may miss instances.
+  if (!active || isolated || (membership && !viewValid)) return;
   int lowest = 4;
   bool anyFinished = false;
   std::string waitingFor;
