@@ -13,6 +13,7 @@
 #include "config/twemproxy_import.h"
 #include "proxy/log.h"
 #include "proxy/server/server.h"
+#include "proxy/server/tls_contexts.h"
 
 namespace {
 
@@ -78,6 +79,11 @@ int main(int argc, char** argv) {
   config::LoadResult loaded = config::loadConfigFile(path);
   if (!loaded.config) return printErrors(loaded, path);
   if (std::string_view(argv[1]) == "--check") {
+    std::string tlsError;  // certificate files are part of the config's validity
+    if (!proxy::buildTlsContexts(*loaded.config, &tlsError)) {
+      std::cerr << path << ": " << tlsError << "\n";
+      return 2;
+    }
     std::cout << path << ": OK (" << loaded.config->shards.size() << " shards)\n";
     return 0;
   }
