@@ -23,6 +23,7 @@ MemberRecord parseRecord(const std::string& id, const redisReply* r) {
     else if (field == "from") m.from = value;
     else if (field == "to") m.to = value;
     else if (field == "address") m.address = value;
+    else if (field == "plan") m.plan = value;
     else if (field == "seq") parseU64(value, &m.seq);
   }
   return m;
@@ -69,12 +70,13 @@ void Membership::setShards(std::vector<ShardEndpoint> shards) {
   wake_.notify_all();
 }
 
-void Membership::setSelf(std::string phase, std::string from, std::string to) {
+void Membership::setSelf(std::string phase, std::string from, std::string to, std::string plan) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     self_.phase = std::move(phase);
     self_.from = std::move(from);
     self_.to = std::move(to);
+    self_.plan = std::move(plan);
     ++self_.seq;
     woken_ = true;
   }
@@ -145,8 +147,8 @@ bool Membership::beatOne(Link& l, const MemberRecord& self, std::vector<MemberRe
   }
   const std::string key = kMemberPrefix + self.id;
   std::vector<ReplyPtr> r = l.link.pipeline({
-      {"HSET", key, "phase", self.phase, "from", self.from, "to", self.to, "address", self.address, "seq",
-       std::to_string(self.seq)},
+      {"HSET", key, "phase", self.phase, "from", self.from, "to", self.to, "address", self.address, "plan",
+       self.plan, "seq", std::to_string(self.seq)},
       {"PEXPIRE", key, std::to_string(options_.ttlMs)},
       {"SADD", kMembers, self.id},
       {"SMEMBERS", kMembers}});

@@ -2,7 +2,7 @@
 // (issue: "several proxies, one ring"). The shards are the shared place: every instance
 // heartbeats a record into a reserved database (`cluster.db`, never the clients' db 0, so
 // SCAN/KEYS/DBSIZE and the migrator never see it) on every shard it routes to:
-//   __ringproxy:member:<id>  hash {phase, from, to, address, seq}, PEXPIRE member_ttl_ms
+//   __ringproxy:member:<id>  hash {phase, from, to, address, plan, seq}, PEXPIRE member_ttl_ms
 //   __ringproxy:members      set of ids (an id whose hash expired is removed by readers)
 // and reads everybody's records back in the same round trip. A record that expired is a
 // member that stopped counting (killed, partitioned away).
@@ -32,6 +32,8 @@ struct MemberRecord {
   std::string from;     // ring digest being left (empty when stable)
   std::string to;       // ring digest routed to / being built
   std::string address;  // the instance's listen address, for operators
+  std::string plan;     // during a migration: both shard lists (see MigrationCoordinator),
+                        // so an instance that starts meanwhile can join it
   uint64_t seq = 0;     // bumps on every change of the instance's own record
 };
 
@@ -67,7 +69,7 @@ class Membership {
   // Any thread. The shards to heartbeat on (the union of the rings this instance uses).
   void setShards(std::vector<ShardEndpoint> shards);
   // Any thread. The next heartbeat (started at once) carries the new phase.
-  void setSelf(std::string phase, std::string from, std::string to);
+  void setSelf(std::string phase, std::string from, std::string to, std::string plan = {});
   const MembershipOptions& options() const { return options_; }
 
  private:

@@ -291,6 +291,8 @@ void MigrationCoordinator::Impl::cutOver() {
              " conflicts=" + std::to_string(base.conflicts - conflictsAtStart) + " seconds=" + std::to_string(secs));
   active = false;
   phase = Phase::Stable;
+  finishedFrom = fromDigest;
+  finishedPlan = planText();
   fromShards.clear();
   resumeCursors.clear();
   publishStats({});
@@ -408,16 +410,25 @@ RoutingSnapshot MigrationCoordinator::initial(ConfigPtr config) {
   return impl_->stableSnapshot();
 }
 
-void MigrationCoordinator::start(Publish publish) {
+void MigrationCoordinator::start(Publish publish, std::function<void()> ready) {
   impl_->publish = std::move(publish);
+  impl_->whenReady = std::move(ready);
   impl_->startMembership(*impl_->target);
   impl_->announce();
   impl_->evaluate();  // a resumed migration proceeds as the phase rules allow
+  if (!impl_->membership) return impl_->signalReady();
+  impl_->readyTimer.expires_after(std::chrono::milliseconds(impl_->target->cluster.memberTtlMs));
+  impl_->readyTimer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    logx::warn("cluster: no shard answered the membership heartbeat yet; serving clients anyway");
+    impl_->signalReady();
+  });
 }
 
 void MigrationCoordinator::onReload(ConfigPtr config) { impl_->reload(std::move(config)); }
 
 void MigrationCoordinator::stop() {
+  impl_->readyTimer.cancel();
   if (impl_->migrator) impl_->migrator->stop();
   if (impl_->membership) impl_->membership->stop();
   impl_->tick.cancel();

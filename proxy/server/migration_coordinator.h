@@ -50,8 +50,10 @@ class MigrationCoordinator {
   // Start-up: the snapshot the workers start with. Resumes an unfinished migration found
   // in the state file. Throws std::runtime_error when that file cannot be used safely.
   RoutingSnapshot initial(std::shared_ptr<const config::ProxyConfig> config);
-  // Workers run: start the background mover of a resumed migration.
-  void start(Publish publish);
+  // Workers run: membership starts; a resumed migration proceeds. `ready` runs once the
+  // first heartbeat view was looked at (an instance joining a running migration must not
+  // serve by its file's ring before), or after member_ttl_ms if no shard answers.
+  void start(Publish publish, std::function<void()> ready);
   // A validated, reconciled config from the reloader.
   void onReload(std::shared_ptr<const config::ProxyConfig> config);
   // Shutdown: stop the mover (the state file stays for the next start).

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -39,7 +40,7 @@ struct MigrationCoordinator::Impl {
   // Cut-over when the leader's mover finished, or another member already cut over.
   enum class Phase { Stable, Prepared, Fenced, Migrating };
 
-  Impl(boost::asio::io_context& io, metrics::MigrationStats& s) : ioc(io), stats(s), tick(io) {}
+  Impl(boost::asio::io_context& io, metrics::MigrationStats& s) : ioc(io), stats(s), tick(io), readyTimer(io) {}
 
   boost::asio::io_context& ioc;
   metrics::MigrationStats& stats;
@@ -73,6 +74,11 @@ struct MigrationCoordinator::Impl {
   mig::MemberView view;
   bool viewValid = false;  // a heartbeat reached a shard: `view` lists the other instances
   bool isolated = false;
+  std::string finishedFrom;           // R0's digest of the last migration this instance finished
+  std::string finishedPlan;           // and its plan, for instances started with an old file
+  std::function<void()> whenReady;    // Server's: start accepting clients
+  bool readyPending = false;          // the barrier before whenReady is under way
+  boost::asio::steady_timer readyTimer;
   Clock::time_point lastSelfWrite{};  // our record last reached a shard
   Clock::time_point lastWaitLog{};
 
@@ -108,6 +114,12 @@ struct MigrationCoordinator::Impl {
   void checkIsolation();
   std::string clusterInfo() const;
   size_t membersReady() const;
+
+  // migration_join.cpp
+  std::string planText() const;
+  void joinRunningMigration();
+  bool adoptPlan(const mig::MemberRecord& m);
+  void signalReady();
 };
 
 }  // namespace proxy

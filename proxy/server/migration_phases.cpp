@@ -65,7 +65,10 @@ void MigrationCoordinator::Impl::announce() {
     eps.push_back({s.name, s.address.host, s.address.port, c.username, c.password});
   }
   membership->setShards(std::move(eps));
-  membership->setSelf(phaseName(phase), active ? fromDigest : std::string(), active ? toDigest : stableDigest);
+  // Stable after a migration, `from` says which one finished (a freshly started instance
+  // on the same ring has none, and must not count as finished).
+  membership->setSelf(phaseName(phase), active ? fromDigest : finishedFrom, active ? toDigest : stableDigest,
+                      active ? planText() : finishedPlan);
 }
 
 void MigrationCoordinator::Impl::onView(mig::MemberView next) {
@@ -73,13 +76,19 @@ void MigrationCoordinator::Impl::onView(mig::MemberView next) {
   view = std::move(next);
   checkIsolation();
   evaluate();
+  // Clients are accepted once every worker runs what this first view decided (a barrier
+  // behind any snapshot evaluate() just posted).
+  if (whenReady && !readyPending && viewValid) {
+    readyPending = true;
+    publish(phaseSnapshot(), [this] { signalReady(); });
+  }
   publishStats(migrator ? migrator->totals() : mig::Migrator::Progress{});
 }
 
 // How far member `m` is along this migration: 0 = elsewhere (another ring: it blocks us),
 // 1 prepared, 2 fenced, 3 migrating, 4 finished (stable on R1).
 int MigrationCoordinator::Impl::rankOf(const mig::MemberRecord& m) const {
-  if (m.phase == "stable") return m.to == toDigest ? 4 : 0;
+  if (m.phase == "stable") return m.to == toDigest && m.from == fromDigest ? 4 : 0;
   if (m.from != fromDigest || m.to != toDigest) return 0;
   if (m.phase == "prepared") return 1;
   if (m.phase == "fenced") return 2;
@@ -122,7 +131,8 @@ void MigrationCoordinator::Impl::checkIsolation() {
 
 void MigrationCoordinator::Impl::evaluate() {
   // Never advance on a view that has not heard from the shards: it may miss instances.
-  if (!active || isolated || (membership && !viewValid)) return;
+  if (isolated || (membership && !viewValid)) return;
+  if (!active) return joinRunningMigration();
   int lowest = 4;
   bool anyFinished = false;
   std::string waitingFor;

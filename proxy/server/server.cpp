@@ -96,7 +96,8 @@ void Server::Impl::startListener() {
   acceptor->bind(ep, ec);
   if (ec) throw std::runtime_error("listen: cannot bind " + config->listen.str() + ": " + ec.message());
   acceptor->listen(asio::socket_base::max_listen_connections);
-  accept();
+  // accept() starts when the coordinator is ready (see MigrationCoordinator::start): the
+  // port is bound now, so clients queue in the backlog meanwhile.
 }
 
 void Server::Impl::startMetrics() {
@@ -261,10 +262,12 @@ int Server::run() {
   const auto ring = snap.ring;
   impl_->waitSignals();
   impl_->startWorkers(snap);
-  impl_->coordinator->start([this](RoutingSnapshot s, std::function<void()> applied) {
-    impl_->publish(std::move(s), std::move(applied));
-  });
   impl_->startListener();
+  impl_->coordinator->start(
+      [this](RoutingSnapshot s, std::function<void()> applied) { impl_->publish(std::move(s), std::move(applied)); },
+      [this] {
+        if (impl_->acceptor) impl_->accept();
+      });
   impl_->startMetrics();
   impl_->startHealth();
   impl_->startReloader();
