@@ -37,7 +37,7 @@ struct AuthSetup {
 
 }  // namespace
 
-TEST_CASE("auth: clients must authenticate; the proxy authenticates to the shard", "[auth]") {
+TEST_CASE("auth: clients must authenticate and the proxy authenticates to the shard", "[auth]") {
   AuthSetup s("shardpw", "shardpw");
   Client c(s.proxy->port());
   CHECK(c.cmd({"GET", "k"}) == errorReply(kNoAuth));
@@ -61,7 +61,7 @@ TEST_CASE("auth: clients must authenticate; the proxy authenticates to the shard
   CHECK(direct.cmd({"GET", "k"}) == bulk("v"));
 }
 
-TEST_CASE("auth: HELLO with AUTH authenticates; HELLO without it is refused", "[auth]") {
+TEST_CASE("auth: HELLO with AUTH authenticates and HELLO without it is refused", "[auth]") {
   AuthSetup s("shardpw", "shardpw");
   Client c(s.proxy->port());
   const Reply refused = c.cmd({"HELLO", "2"});

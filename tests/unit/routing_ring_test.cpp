@@ -142,7 +142,7 @@ TEST_CASE("ownerOf applies the hash tag, ownerOfRoutingKey does not", "[routing]
   CHECK(plain->ownerOf("{x}y") == plain->ownerOfRoutingKey("{x}y"));
 }
 
-TEST_CASE("a single shard owns everything; weight 0 shards own nothing", "[routing][ring]") {
+TEST_CASE("a single shard owns everything and weight 0 shards own nothing", "[routing][ring]") {
   for (auto options : {RingOptions{}, ketama(HashKind::Fnv1a64, "{}")}) {
     auto single = mustBuild({{"only", 1}}, options);
     auto draining = mustBuild({{"a", 1}, {"gone", 0}, {"b", 2}}, options);
