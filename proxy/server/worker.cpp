@@ -201,7 +201,12 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   }
   retired_.push_back(snapshot_.config);
   if (retired_.size() > 16) retired_.erase(retired_.begin());
-  if (next.epoch != snapshot_.epoch) movedKeys_.clear();
+  if (next.epoch != snapshot_.epoch) {
+    movedKeys_.clear();
+    // Hook for the L1 cache (not wired yet): a new epoch is a new ring or a cut-over; the
+    // entries of keys whose owner differs between snapshot_.ring and next.ring must be
+    // dropped here, and tracking set up on their new owner, before serving from cache.
+  }
   const config::ProxyConfig& old = *snapshot_.config;
   const config::ProxyConfig& cfg = *next.config;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> conns(cfg.shards.size());
