@@ -269,7 +269,9 @@ void BackendConnection::Impl::armRead() {
 bool BackendConnection::Impl::readTls(size_t n) {
   for (;;) {
     if (!tls->feed(cipherIn.data(), n) || !tls->readPlain(in, inEnd)) {
-      reset(BackendError::Protocol);
+      // A refused certificate or a broken TLS session: the shard is not usable (the cause
+      // is logged by reset()).
+      reset(tls->handshakeDone() ? BackendError::Protocol : BackendError::Unavailable);
       return false;
     }
     if (n < cipherIn.size()) break;
