@@ -53,6 +53,7 @@ struct BackendConnection::Impl : std::enable_shared_from_this<Impl> {
   std::string out;
   size_t outOffset = 0;
   bool dirtyRegistered = false;
+  bool listed = false;  // in the owner's dirty list until its flush() (reset() keeps it there)
   bool writeWaiting = false;
   bool timerArmed = false;
   RingQueue<Waiter> waiters{64};
@@ -203,6 +204,7 @@ void BackendConnection::Impl::reset(BackendError err) {
 void BackendConnection::Impl::scheduleFlush() {
   if (dirtyRegistered || writeWaiting || state != State::Up || owner == nullptr) return;
   dirtyRegistered = true;
+  listed = true;
   hooks->backendDirty(owner);
 }
 
@@ -376,11 +378,15 @@ BackendConnection::BackendConnection(asio::io_context& ioc, BackendOptions optio
 
 BackendConnection::~BackendConnection() {
   stop();
+  // A dedicated link dies with its session, possibly between being marked dirty and the
+  // owner's end-of-turn flush: the owner must not flush a freed connection.
+  if (impl_->listed) impl_->hooks->backendGone(this);
   impl_->owner = nullptr;
 }
 
 void BackendConnection::flush() {
   impl_->dirtyRegistered = false;
+  impl_->listed = false;
   impl_->flush();
 }
 

@@ -49,6 +49,8 @@ class BatchHooks {
   // Bracket the handling of one read event (replies handed to sinks in between).
   virtual void beginBatch() = 0;
   virtual void endBatch() = 0;
+  // The connection is being destroyed while registered as dirty: forget it.
+  virtual void backendGone(BackendConnection* connection) = 0;
 
  protected:
   ~BatchHooks() = default;

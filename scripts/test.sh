@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build, run every test with ctest.
 #   scripts/test.sh              Release build in build/
-#   scripts/test.sh --asan       ASan+UBSan build in build-asan/
+#   scripts/test.sh --asan       ASan+UBSan build in build-asan/ (CI runs this one)
 #   scripts/test.sh --asan-unit  the same build dir, only the unit-test binaries built and
-#                                run (no ringproxy, no "e2e:" tests): what CI runs
+#                                run (no ringproxy, no "e2e:" tests): a quick check
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/
+# Sanitizer builds are RelWithDebInfo with -O1 -g1 (see SANITIZER_OPT below).
 # Further arguments go to ctest, e.g. scripts/test.sh --tsan -R '^e2e:'.
 # Called by: developers, .ci/run.
 #
@@ -24,9 +25,16 @@ case $MODE in
 esac
 REPORTS=""
 CTEST_FILTER=()
+# Sanitizer builds use -O1 -g1 instead of RelWithDebInfo's -O2 -g: it halves their compile
+# time (measured: 35 s -> 18 s for one e2e test file, 25 s -> 14 s for client_session.cpp),
+# -O1 is the level ASan's documentation recommends, and -g1 still gives file:line in
+# every report.
+SANITIZER_OPT=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
 case $MODE in
   --asan | --asan-unit)
     export BUILD_DIR=$ROOT/build-asan RP_SANITIZE=ON BUILD_TYPE=RelWithDebInfo
+    # build.sh's own configure keeps these cached flags.
+    cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" "${SANITIZER_OPT[@]}" -DRP_SANITIZE=ON >/dev/null
     REPORTS=$BUILD_DIR/sanitizer-reports
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$REPORTS/asan
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan
@@ -35,7 +43,7 @@ case $MODE in
     # No RP_SANITIZE-like option for TSan in CMakeLists.txt: the flags go in through the
     # cache of a build dir of its own (build.sh's later configure keeps them).
     export BUILD_DIR=$ROOT/build-tsan BUILD_TYPE=RelWithDebInfo
-    cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" \
+    cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" "${SANITIZER_OPT[@]}" \
       -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
       -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
     REPORTS=$BUILD_DIR/sanitizer-reports
@@ -47,9 +55,8 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 BUILD_TARGETS=()
 if [[ $MODE == --asan-unit ]]; then
   # Only the unit-test binaries: ringproxy and integration_tests are most of an ASan build.
-  # Listed from the configured tree so that a new tests/ binary is picked up by itself.
-  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DRP_SANITIZE=ON \
-    >/dev/null
+  # Listed from the configured tree (configured above) so that a new tests/ binary is
+  # picked up by itself.
   mapfile -t BUILD_TARGETS < <(ninja -C "$BUILD_DIR" -t targets all |
     sed -n 's#^\(tests/[A-Za-z0-9_]*\): CXX_EXECUTABLE_LINKER.*#\1#p' |
     grep -vx 'tests/integration_tests' | sort -u)

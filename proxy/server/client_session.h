@@ -155,6 +155,7 @@ class ClientSession final : public pool::ReplySink,
   struct LinkIdSink final : pool::ReplySink {
     ClientSession* owner = nullptr;
     int64_t id = -1;
+    bool answered = false;  // the shard replied (an id, or an error: then no CLIENT UNBLOCK)
     void onReply(uint64_t, std::string_view frame) override;
     void onError(uint64_t, pool::BackendError) override;
   };

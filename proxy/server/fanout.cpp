@@ -159,7 +159,7 @@ void Fanout::mergeSum(std::string& out) const {
   for (size_t i = 0; i < used_; ++i) {
     int64_t v = 0;
     if (!parseInteger(parts_[i].reply, v)) return protocolError(out, parts_[i]);
-    total += v;
+    if (__builtin_add_overflow(total, v, &total)) return protocolError(out, parts_[i]);  // no real count
   }
   resp::appendInteger(out, total);
 }

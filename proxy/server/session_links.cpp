@@ -36,11 +36,13 @@ constexpr std::string_view kExecAbort = "EXECABORT Transaction discarded because
 }  // namespace
 
 void ClientSession::LinkIdSink::onReply(uint64_t, std::string_view frame) {
+  answered = true;
   if (frame.size() >= 4 && frame[0] == ':') std::from_chars(frame.data() + 1, frame.data() + frame.size() - 2, id);
   if (owner != nullptr) owner->linkIdKnown();
 }
 
 void ClientSession::LinkIdSink::onError(uint64_t, pool::BackendError) {
+  answered = true;
   if (owner != nullptr) owner->linkIdKnown();  // the held command will fail on the dead link
 }
 
@@ -76,6 +78,7 @@ bool ClientSession::useLink(uint32_t shard, uint32_t timeoutMs) {
   linkTimeout_ = timeoutMs;
   linkId_.owner = this;
   linkId_.id = -1;
+  linkId_.answered = false;
   link_->send(kClientId, &linkId_, 0);
   return true;
 }
@@ -227,9 +230,11 @@ bool ClientSession::dispatchBlocking(const cmd::CommandSpec& spec, uint32_t inde
   const std::optional<uint32_t> shard = keysShard(spec, cross);
   if (cross) return completeError(reserveSlot(index), errors::kCrossSlot), true;
   if (!useLink(shard.value_or(0), 0)) return false;
-  if (linkId_.id < 0 && link_->usable()) {
+  if (!linkId_.answered && link_->usable()) {
     // Until the shard told us this connection's id, CLIENT UNBLOCK could not reach it:
-    // hold the command (one round trip, only on a new dedicated connection).
+    // hold the command (one round trip, only on a new dedicated connection). A shard that
+    // refuses CLIENT ID (ACL, renamed command) answers too: then the command runs
+    // without CLIENT UNBLOCK support rather than wait forever.
     waitingLinkId_ = true;
     paused_ = true;
     return false;

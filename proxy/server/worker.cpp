@@ -322,6 +322,10 @@ void Worker::backendDirty(pool::BackendConnection* connection) {
   });
 }
 
+void Worker::backendGone(pool::BackendConnection* connection) {
+  std::erase(dirtyBackends_, connection);
+}
+
 void Worker::postFlush() {
   if (batchDepth_ > 0 || flushPosted_) return;
   flushPosted_ = true;

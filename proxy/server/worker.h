@@ -93,6 +93,7 @@ class Worker final : public pool::BatchHooks {
   void releaseSession(ClientSession* session);
   void markDirty(ClientSession* session);
   void backendDirty(pool::BackendConnection* connection) override;
+  void backendGone(pool::BackendConnection* connection) override;
   void beginBatch() override { ++batchDepth_; }
   void endBatch() override;
   const RoutingSnapshot& snapshot() const { return snapshot_; }
