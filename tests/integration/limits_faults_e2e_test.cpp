@@ -76,12 +76,23 @@ uint64_t closedCount(Proxy& p, const std::string& reason) {
   return at == std::string::npos ? 0 : std::stoull(r.body.substr(at + needle.size()));
 }
 
+// ringproxy_client_connections (-1 when the scrape fails).
+long long openClients(Proxy& p) {
+  const HttpResponse r = httpGet(p.metricsPort(), "/metrics");
+  const std::string needle = "\nringproxy_client_connections ";
+  const size_t at = r.body.find(needle);
+  return at == std::string::npos ? -1 : std::stoll(r.body.substr(at + needle.size()));
+}
+
 }  // namespace
 
 TEST_CASE("limits: max_clients refuses the next connection with Redis's text", "[limits]") {
   ProxyOptions opts;
   opts.extraYaml = "limits:\n  max_clients: 2\n";
   ShardedCluster cluster(opts, 1);
+  // The harness's readiness PING connection is released asynchronously: wait until the
+  // proxy no longer counts it, or it takes one of the two places.
+  REQUIRE(waitUntil([&] { return openClients(cluster.proxy()) == 0; }, 5s));
   Client a = cluster.client();
   Client b = cluster.client();
   REQUIRE(a.cmd({"PING"}) == status("PONG"));
