@@ -122,6 +122,16 @@ void MigrationCoordinator::Impl::begin(ConfigPtr next) {
   std::vector<config::ShardConfig> old = target->shards;
   target = std::move(next);
   plan(std::move(old));
+  startPlan();
+  logx::info("migration planned epoch=" + std::to_string(epoch) + " from_digest=" + fromDigest +
+             " to_digest=" + toDigest + " shards=" + std::to_string(unionConfig->shards.size()));
+  enter(Phase::Prepared);
+}
+
+// A plan just built (a reload, or joining another instance's): fresh cursors, the next
+// epoch, totals counted from here, and the state file written before any worker can move
+// a key.
+void MigrationCoordinator::Impl::startPlan() {
   cursors.assign(unionConfig->shards.size(), mig::SourceCursor{});
   resumeCursors.clear();
   active = true;
@@ -129,10 +139,7 @@ void MigrationCoordinator::Impl::begin(ConfigPtr next) {
   startedAt = Clock::now();
   movedAtStart = base.moved;
   conflictsAtStart = base.conflicts;
-  saveState();  // before any worker can move a key
-  logx::info("migration planned epoch=" + std::to_string(epoch) + " from_digest=" + fromDigest +
-             " to_digest=" + toDigest + " shards=" + std::to_string(unionConfig->shards.size()));
-  enter(Phase::Prepared);
+  saveState();
 }
 
 void MigrationCoordinator::Impl::startMover() {
@@ -359,13 +366,10 @@ RoutingSnapshot MigrationCoordinator::Impl::resume(const mig::MigrationState& st
     throw std::runtime_error("migration state file " + statePath + ": the ring settings changed while a " +
                              "migration was unfinished; restore them to finish it first");
   }
-  // Over the union: an added shard has weight 0 in R0, a removed one weight 0 in R1.
   std::vector<routing::ShardSpec> oldSpecs, newSpecs;
   for (size_t i = 0; i < state.fromShards.size() && i < state.toShards.size(); ++i) {
-    const bool inOld = state.fromShards[i].weight > 0 || state.toShards[i].weight == 0;
-    const bool inNew = state.toShards[i].weight > 0 || state.fromShards[i].weight == 0;
-    if (inOld) oldSpecs.push_back(state.fromShards[i]);
-    if (inNew) newSpecs.push_back(state.toShards[i]);
+    if (inOldList(state.fromShards[i].weight, state.toShards[i].weight)) oldSpecs.push_back(state.fromShards[i]);
+    if (inNewList(state.fromShards[i].weight, state.toShards[i].weight)) newSpecs.push_back(state.toShards[i]);
   }
   auto to = std::make_shared<config::ProxyConfig>(*cfg);
   to->shards = shardsFromState(newSpecs, state, *cfg);

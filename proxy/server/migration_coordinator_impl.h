@@ -27,6 +27,11 @@ using RingPtr = std::shared_ptr<const routing::HashRing>;
 std::string hexDigest(uint64_t v);
 RingPtr buildRing(const std::vector<routing::ShardSpec>& shards, const routing::RingOptions& options);
 
+// A union entry's weights in R0 and R1 say which configured list it came from: an added
+// shard has weight 0 in R0, a removed one weight 0 in R1 (a shard at 0 in both was in both).
+inline bool inOldList(uint32_t fromWeight, uint32_t toWeight) { return fromWeight > 0 || toWeight == 0; }
+inline bool inNewList(uint32_t fromWeight, uint32_t toWeight) { return toWeight > 0 || fromWeight == 0; }
+
 struct MigrationCoordinator::Impl {
   // This instance's step in a migration; every instance publishes its own (membership).
   //   Stable:    one ring.
@@ -88,6 +93,7 @@ struct MigrationCoordinator::Impl {
   void plan(std::vector<config::ShardConfig> oldShards);
   void rebuildUnion();
   void begin(ConfigPtr next);
+  void startPlan();
   void startMover();
   void stopMover();
   void onTick();

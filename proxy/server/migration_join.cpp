@@ -127,14 +127,7 @@ void MigrationCoordinator::Impl::joinRunningMigration() {
       if (waiting) reload(std::exchange(waiting, nullptr));
       return;
     }
-    cursors.assign(unionConfig->shards.size(), mig::SourceCursor{});
-    resumeCursors.clear();
-    active = true;
-    ++epoch;
-    startedAt = Clock::now();
-    movedAtStart = base.moved;
-    conflictsAtStart = base.conflicts;
-    saveState();
+    startPlan();
     return enter(Phase::Fenced);
   }
 }
@@ -151,8 +144,8 @@ bool MigrationCoordinator::Impl::adoptPlan(const mig::MemberRecord& m) {
   const ConfigPtr mine = target;
   std::vector<config::ShardConfig> oldShards, newShards;
   for (const auto& e : entries) {
-    if (e.fromWeight > 0 || e.toWeight == 0) oldShards.push_back(shardFor(e, e.fromWeight, *mine));
-    if (e.toWeight > 0 || e.fromWeight == 0) newShards.push_back(shardFor(e, e.toWeight, *mine));
+    if (inOldList(e.fromWeight, e.toWeight)) oldShards.push_back(shardFor(e, e.fromWeight, *mine));
+    if (inNewList(e.fromWeight, e.toWeight)) newShards.push_back(shardFor(e, e.toWeight, *mine));
   }
   auto next = std::make_shared<config::ProxyConfig>(*mine);
   next->shards = std::move(newShards);
