@@ -116,6 +116,30 @@ struct ClusterConfig {
   uint32_t memberTtlMs = 3000;  // a record not refreshed this long no longer counts
 };
 
+// The local first-level cache (design §6): kept coherent with Redis CLIENT TRACKING.
+enum class CacheAdmit : uint8_t { Hot, All };
+struct CacheConfig {
+  bool enabled = false;
+  uint64_t maxMemory = 256ull << 20;  // whole process, split evenly over the workers
+  uint64_t maxValueBytes = 64ull << 10;
+  uint32_t maxTtlMs = 60000;          // safety net; a key's own PTTL also bounds an entry
+  CacheAdmit admit = CacheAdmit::Hot; // hot: only keys in the published hot set
+};
+
+// Hot-key detection: per-worker heavy-hitter counts merged every window.
+struct HotKeysConfig {
+  uint32_t windowMs = 1000;
+  uint32_t topK = 64;          // at most this many keys published as hot
+  double minRate = 1000;       // requests/s for a key to count as hot
+  bool exportKeyNames = false; // metrics: a per-key gauge labelled with the key name
+};
+
+// Copies of hot keys on other shards (design §6, seed §7.5). replicas 0 = off.
+struct HotKeyReplicationConfig {
+  uint32_t replicas = 0;
+  uint32_t ttlMs = 30000;
+};
+
 struct ProxyConfig {
   Endpoint listen{"127.0.0.1", 6380};
   TlsConfig tls;         // the client listener speaks TLS only when tls.enabled
@@ -129,6 +153,9 @@ struct ProxyConfig {
   AuthConfig auth;
   MigrationConfig migration;
   ClusterConfig cluster;
+  CacheConfig cache;
+  HotKeysConfig hotKeys;
+  HotKeyReplicationConfig hotKeyReplication;
   std::vector<ShardConfig> shards;
   std::string logLevel = "info";
   std::string sourcePath;  // file it was loaded from (empty for text)
