@@ -6,7 +6,8 @@
 //     moves the keys (proxy::MigrationCoordinator).
 //   - ring options (distribution, hash, hash_tag, vnodes): reported, running ones kept.
 //   - everything else applies live: limits, commands, auth, backend settings and
-//     credentials, log level, and a shard's address (keys follow names, not addresses).
+//     credentials, log level, cache, hot_keys, hot_key_replication, and a shard's
+//     address (keys follow names, not addresses).
 #pragma once
 
 #include <string>

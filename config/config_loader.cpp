@@ -13,6 +13,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "config/config_cache.h"
 #include "config/config_reader.h"
 #include "routing/hash_fn.h"
 #include "config/yaml_document.h"
@@ -322,6 +323,7 @@ void checkAcrossFields(ErrorList& errors, const ProxyConfig& cfg,
                                     " ring points, more than " + std::to_string(kMaxRingPoints));
     }
   }
+  checkCacheAcrossFields(errors, cfg, totalWeight);  // cache vs backend.tls, replicas vs shards
 }
 
 // A list of command names ("keys", "config|set"); each must name a Redis 7.0 command.
@@ -372,7 +374,8 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   }
   const Section top(errors, &root, "",
                     {"listen", "threads", "log_level", "metrics", "health", "ring", "backend",
-                     "limits", "commands", "auth", "migration", "cluster", "tls", "shards"});
+                     "limits", "commands", "auth", "migration", "cluster", "tls", "cache",
+                     "hot_keys", "hot_key_replication", "shards"});
   const bool listenOk = readEndpoint(top, "listen", cfg.listen) || top.find("listen") == nullptr;
   readUint32(top, "threads", kThreads, cfg.threads);
   readLogLevel(top, cfg.logLevel);
@@ -403,6 +406,15 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
   readCluster(Section(errors, top.find("cluster"), "cluster",
                       {"enabled", "id", "db", "heartbeat_ms", "member_ttl_ms"}),
               cfg.cluster);
+  readCache(Section(errors, top.find("cache"), "cache",
+                    {"enabled", "max_memory", "max_value_bytes", "max_ttl_ms", "admit"}),
+            cfg.cache);
+  readHotKeys(Section(errors, top.find("hot_keys"), "hot_keys",
+                      {"window_ms", "top_k", "min_rate", "export_key_names"}),
+              cfg.hotKeys);
+  readHotKeyReplication(Section(errors, top.find("hot_key_replication"), "hot_key_replication",
+                                {"replicas", "ttl_ms"}),
+                        cfg.hotKeyReplication);
   const std::optional<uint64_t> totalWeight =
       readShards(top, listenOk ? &cfg.listen : nullptr, cfg.shards);
   checkAcrossFields(errors, cfg, totalWeight);

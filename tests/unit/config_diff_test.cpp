@@ -52,3 +52,23 @@ TEST_CASE("reload: a ring change is flagged and applied with the rest") {
                                    "  - name: s2\n    address: 127.0.0.1:7002\n");
   CHECK(config::planReload(running, reweighted).ringChanged);
 }
+
+TEST_CASE("reload: cache, hot_keys and hot_key_replication apply live") {
+  const auto running = load("", kTwo);
+  const auto loaded = load(
+      "cache:\n  enabled: true\n  max_memory: 1GiB\n  admit: all\n"
+      "hot_keys:\n  top_k: 8\n  min_rate: 0.5\n  export_key_names: true\n"
+      "hot_key_replication:\n  replicas: 1\n  ttl_ms: 5000\n",
+      kTwo);
+  const auto plan = config::planReload(running, loaded);
+  CHECK(plan.notes.empty());
+  CHECK_FALSE(plan.ringChanged);
+  CHECK(plan.effective.cache.enabled);
+  CHECK(plan.effective.cache.maxMemory == 1ull << 30);
+  CHECK(plan.effective.cache.admit == config::CacheAdmit::All);
+  CHECK(plan.effective.hotKeys.topK == 8);
+  CHECK(plan.effective.hotKeys.minRate == 0.5);
+  CHECK(plan.effective.hotKeys.exportKeyNames);
+  CHECK(plan.effective.hotKeyReplication.replicas == 1);
+  CHECK(plan.effective.hotKeyReplication.ttlMs == 5000);
+}

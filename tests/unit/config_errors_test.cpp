@@ -25,6 +25,12 @@ std::vector<std::string> errorsOf(const std::string& text) {
 
 using Errors = std::vector<std::string>;
 
+// The one error of `text`, or how many there were when not exactly one.
+std::string onlyError(const std::string& text) {
+  const Errors errors = errorsOf(text);
+  return errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " errors";
+}
+
 }  // namespace
 
 TEST_CASE("unknown keys are errors at every level", "[config][errors]") {
@@ -35,6 +41,11 @@ TEST_CASE("unknown keys are errors at every level", "[config][errors]") {
   CHECK(errorsOf("limits: {max_client: 5}\n" + kShards) == Errors{"limits.max_client: unknown key"});
   CHECK(errorsOf("shards:\n  - {name: a, address: 127.0.0.1:1, wieght: 2}\n") ==
         Errors{"shards[0].wieght: unknown key"});
+  CHECK(errorsOf("cache: {max_mem: 1GiB}\n" + kShards) == Errors{"cache.max_mem: unknown key"});
+  CHECK(errorsOf("hot_keys: {topk: 5}\n" + kShards) == Errors{"hot_keys.topk: unknown key"});
+  CHECK(errorsOf("hot_key_replication: {replica: 1}\n" + kShards) ==
+        Errors{"hot_key_replication.replica: unknown key"});
+  CHECK(errorsOf("hotkeys: {top_k: 5}\n" + kShards) == Errors{"hotkeys: unknown key"});
 }
 
 TEST_CASE("duplicate keys are errors", "[config][errors]") {
@@ -45,8 +56,7 @@ TEST_CASE("duplicate keys are errors", "[config][errors]") {
 
 TEST_CASE("host:port fields", "[config][errors]") {
   const auto listenError = [](const std::string& value) {
-    const Errors errors = errorsOf("listen: '" + value + "'\n" + kShards);
-    return errors.size() == 1 ? errors[0] : std::to_string(errors.size()) + " errors";
+    return onlyError("listen: '" + value + "'\n" + kShards);
   };
   CHECK(listenError("localhost") == "listen: expected host:port");
   CHECK(listenError("localhost:") == "listen: expected host:port");
@@ -245,4 +255,116 @@ TEST_CASE("every error is reported, in file order", "[config][errors]") {
             "shards[2].weight: must be >= 0",
             "shards[2].name: duplicate name 's1'",
         });
+}
+
+TEST_CASE("cache fields", "[config][errors]") {
+  const auto cacheError = [](const std::string& fields) {
+    return onlyError("cache: {" + fields + "}\n" + kShards);
+  };
+  CHECK(cacheError("enabled: maybe") == "cache.enabled: expected true or false");
+  CHECK(cacheError("max_memory: 1023KiB") == "cache.max_memory: must be >= 1MiB");
+  CHECK(cacheError("max_memory: 1025GiB") == "cache.max_memory: must be <= 1024GiB");
+  CHECK(cacheError("max_memory: 0") == "cache.max_memory: must be >= 1MiB");
+  CHECK(cacheError("max_memory: 256MB") ==
+        "cache.max_memory: ambiguous unit 'MB': use KiB, MiB or GiB (1024-based) or a plain "
+        "byte count");
+  CHECK(cacheError("max_memory: lots") ==
+        "cache.max_memory: expected a byte size like 65536, 512KiB, 64MiB or 1GiB");
+  CHECK(cacheError("max_value_bytes: 0") == "cache.max_value_bytes: must be >= 1");
+  CHECK(cacheError("max_value_bytes: 2000GiB") == "cache.max_value_bytes: must be <= 1024GiB");
+  CHECK(cacheError("max_value_bytes: 257MiB") ==
+        "cache.max_value_bytes: must be <= cache.max_memory (256MiB)");
+  CHECK(cacheError("max_memory: 1MiB, max_value_bytes: 1048577") ==
+        "cache.max_value_bytes: must be <= cache.max_memory (1MiB)");
+  // A bad max_memory is reported alone, not compared with the default left in its place.
+  CHECK(cacheError("max_memory: 1KiB, max_value_bytes: 512KiB") ==
+        "cache.max_memory: must be >= 1MiB");
+  CHECK(cacheError("max_ttl_ms: 0") == "cache.max_ttl_ms: must be >= 1");
+  CHECK(cacheError("max_ttl_ms: 86400001") == "cache.max_ttl_ms: must be <= 86400000");
+  CHECK(cacheError("max_ttl_ms: 1.5") == "cache.max_ttl_ms: expected an integer");
+  CHECK(cacheError("admit: some") == "cache.admit: expected hot or all");
+  CHECK(cacheError("admit: HOT") == "cache.admit: expected hot or all");
+  CHECK(cacheError("admit: [hot]") == "cache.admit: expected hot or all");
+  CHECK(errorsOf("cache: true\n" + kShards) == Errors{"cache: expected a mapping"});
+}
+
+TEST_CASE("hot_keys fields", "[config][errors]") {
+  const auto hotKeysError = [](const std::string& fields) {
+    return onlyError("hot_keys: {" + fields + "}\n" + kShards);
+  };
+  CHECK(hotKeysError("window_ms: 99") == "hot_keys.window_ms: must be >= 100");
+  CHECK(hotKeysError("window_ms: 60001") == "hot_keys.window_ms: must be <= 60000");
+  CHECK(hotKeysError("top_k: 0") == "hot_keys.top_k: must be >= 1");
+  CHECK(hotKeysError("top_k: 10001") == "hot_keys.top_k: must be <= 10000");
+  CHECK(hotKeysError("export_key_names: sometimes") ==
+        "hot_keys.export_key_names: expected true or false");
+  const std::string expectRate =
+      "hot_keys.min_rate: expected a number of requests per second > 0, like 1000 or 0.5";
+  CHECK(hotKeysError("min_rate: 0") == "hot_keys.min_rate: must be > 0");
+  CHECK(hotKeysError("min_rate: 0.0") == "hot_keys.min_rate: must be > 0");
+  CHECK(hotKeysError("min_rate: 1e999") == "hot_keys.min_rate: out of range (must be finite and > 0)");
+  CHECK(hotKeysError("min_rate: 1e-999") == "hot_keys.min_rate: out of range (must be finite and > 0)");
+  CHECK(hotKeysError("min_rate: -5") == expectRate);
+  CHECK(hotKeysError("min_rate: +5") == expectRate);
+  CHECK(hotKeysError("min_rate: .inf") == expectRate);
+  CHECK(hotKeysError("min_rate: inf") == expectRate);
+  CHECK(hotKeysError("min_rate: nan") == expectRate);
+  CHECK(hotKeysError("min_rate: 10/s") == expectRate);
+  CHECK(hotKeysError("min_rate: 1.") == expectRate);
+  CHECK(hotKeysError("min_rate: fast") == expectRate);
+  CHECK(hotKeysError("min_rate: [1]") == expectRate);
+  CHECK(hotKeysError("min_rate: ''") == expectRate);
+}
+
+TEST_CASE("hot_key_replication fields", "[config][errors]") {
+  CHECK(errorsOf("hot_key_replication: {replicas: 17}\n" + kShards) ==
+        Errors{"hot_key_replication.replicas: expected an integer 0..16"});
+  CHECK(errorsOf("hot_key_replication: {replicas: -1}\n" + kShards) ==
+        Errors{"hot_key_replication.replicas: expected an integer 0..16"});
+  CHECK(errorsOf("hot_key_replication: {ttl_ms: 999}\n" + kShards) ==
+        Errors{"hot_key_replication.ttl_ms: must be >= 1000"});
+  CHECK(errorsOf("hot_key_replication: {ttl_ms: 86400001}\n" + kShards) ==
+        Errors{"hot_key_replication.ttl_ms: must be <= 86400000"});
+}
+
+TEST_CASE("hot_key_replication.replicas must be below the number of shards", "[config][errors]") {
+  const std::string two =
+      "shards:\n"
+      "  - {name: s1, address: 127.0.0.1:7001}\n"
+      "  - {name: s2, address: 127.0.0.1:7002}\n";
+  CHECK(errorsOf("hot_key_replication: {replicas: 1}\n" + kShards) ==
+        Errors{"hot_key_replication.replicas: must be less than the number of shards with "
+               "weight > 0 (1): each copy goes to a shard other than the key's own"});
+  CHECK(errorsOf("hot_key_replication: {replicas: 2}\n" + two) ==
+        Errors{"hot_key_replication.replicas: must be less than the number of shards with "
+               "weight > 0 (2): each copy goes to a shard other than the key's own"});
+  // A shard of weight 0 owns no keys, so it takes no copies either.
+  CHECK(errorsOf("hot_key_replication: {replicas: 1}\n" + two +
+                 "  - {name: s3, address: 127.0.0.1:7003, weight: 0}\n")
+            .empty());
+  CHECK(errorsOf("hot_key_replication: {replicas: 2}\n" + two +
+                 "  - {name: s3, address: 127.0.0.1:7003, weight: 0}\n") ==
+        Errors{"hot_key_replication.replicas: must be less than the number of shards with "
+               "weight > 0 (2): each copy goes to a shard other than the key's own"});
+  // 0 is off, whatever the shards; unknown weights or no shards: reported once, elsewhere.
+  CHECK(errorsOf("hot_key_replication: {replicas: 0}\n" + kShards).empty());
+  CHECK(errorsOf("hot_key_replication: {replicas: 3}\n"
+                 "shards:\n  - {name: s1, address: 127.0.0.1:7001, weight: x}\n") ==
+        Errors{"shards[0].weight: expected an integer"});
+  CHECK(errorsOf("hot_key_replication: {replicas: 3}\n") == Errors{"shards: required"});
+}
+
+TEST_CASE("the cache and backend TLS exclude each other", "[config][errors]") {
+  const std::string message =
+      "cache.enabled: the cache needs an invalidation subscriber per shard, which cannot use "
+      "TLS (hiredis 0.14 has no TLS); turn one of them off";
+  CHECK(errorsOf("cache: {enabled: true}\nbackend: {tls: {enabled: true}}\n" + kShards) ==
+        Errors{message});
+  // Reported with the other problems of the file, and the file still yields no config.
+  CHECK(errorsOf("cache: {enabled: true, admit: some}\n"
+                 "backend: {tls: {enabled: true}}\n"
+                 "hot_key_replication: {replicas: 1}\n" + kShards) ==
+        Errors{"cache.admit: expected hot or all", message,
+               "hot_key_replication.replicas: must be less than the number of shards with "
+               "weight > 0 (1): each copy goes to a shard other than the key's own"});
 }

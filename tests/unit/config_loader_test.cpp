@@ -21,6 +21,23 @@ config::ProxyConfig mustLoad(const std::string& text) {
   return *result.config;
 }
 
+// Every field of the cache, hot_keys and hot_key_replication sections.
+void checkCaching(const config::ProxyConfig& cfg, const config::CacheConfig& cache,
+                  const config::HotKeysConfig& hotKeys,
+                  const config::HotKeyReplicationConfig& replication) {
+  CHECK(cfg.cache.enabled == cache.enabled);
+  CHECK(cfg.cache.maxMemory == cache.maxMemory);
+  CHECK(cfg.cache.maxValueBytes == cache.maxValueBytes);
+  CHECK(cfg.cache.maxTtlMs == cache.maxTtlMs);
+  CHECK(cfg.cache.admit == cache.admit);
+  CHECK(cfg.hotKeys.windowMs == hotKeys.windowMs);
+  CHECK(cfg.hotKeys.topK == hotKeys.topK);
+  CHECK(cfg.hotKeys.minRate == hotKeys.minRate);
+  CHECK(cfg.hotKeys.exportKeyNames == hotKeys.exportKeyNames);
+  CHECK(cfg.hotKeyReplication.replicas == replication.replicas);
+  CHECK(cfg.hotKeyReplication.ttlMs == replication.ttlMs);
+}
+
 }  // namespace
 
 TEST_CASE("the example deploy/ringproxy.yaml loads", "[config]") {
@@ -68,6 +85,7 @@ TEST_CASE("the example states every default explicitly", "[config]") {
   CHECK(cfg.limits.maxBulkBytes == defaults.limits.maxBulkBytes);
   CHECK(cfg.limits.maxArgs == defaults.limits.maxArgs);
   CHECK(cfg.limits.maxRequestBytes == defaults.limits.maxRequestBytes);
+  checkCaching(cfg, defaults.cache, defaults.hotKeys, defaults.hotKeyReplication);
 }
 
 TEST_CASE("a minimal config gets every default", "[config]") {
@@ -93,6 +111,8 @@ TEST_CASE("a minimal config gets every default", "[config]") {
   CHECK(cfg.limits.maxBulkBytes == 512ull << 20);
   CHECK(cfg.limits.maxArgs == 1048576);
   CHECK(cfg.limits.maxRequestBytes == 1ull << 30);
+  checkCaching(cfg, {false, 256ull << 20, 64ull << 10, 60000, config::CacheAdmit::Hot},
+               {1000, 64, 1000.0, false}, {0, 30000});
   CHECK(cfg.sourcePath.empty());
   REQUIRE(cfg.shards.size() == 1);
   CHECK(cfg.shards[0].name == "s1");
@@ -103,6 +123,74 @@ TEST_CASE("empty sections mean defaults", "[config]") {
   const config::ProxyConfig cfg = mustLoad("metrics:\nring:\nbackend:\nlimits:\n" + kMinimal);
   CHECK(cfg.metrics.enabled);
   CHECK(cfg.ring.vnodesPerWeight == 1024);
+  const config::ProxyConfig defaults;
+  checkCaching(mustLoad("cache:\nhot_keys:\nhot_key_replication:\n" + kMinimal), defaults.cache,
+               defaults.hotKeys, defaults.hotKeyReplication);
+}
+
+TEST_CASE("the cache, hot_keys and hot_key_replication sections are read", "[config]") {
+  const config::ProxyConfig cfg = mustLoad(
+      "cache:\n"
+      "  enabled: true\n"
+      "  max_memory: 1GiB\n"
+      "  max_value_bytes: 1 MiB\n"
+      "  max_ttl_ms: 5000\n"
+      "  admit: all\n"
+      "hot_keys:\n"
+      "  window_ms: 250\n"
+      "  top_k: 16\n"
+      "  min_rate: 2.5\n"
+      "  export_key_names: yes\n"
+      "hot_key_replication:\n"
+      "  replicas: 2\n"
+      "  ttl_ms: 1000\n"
+      "shards:\n"
+      "  - {name: s1, address: 127.0.0.1:7001}\n"
+      "  - {name: s2, address: 127.0.0.1:7002}\n"
+      "  - {name: s3, address: 127.0.0.1:7003}\n");
+  checkCaching(cfg, {true, 1ull << 30, 1ull << 20, 5000, config::CacheAdmit::All},
+               {250, 16, 2.5, true}, {2, 1000});
+}
+
+TEST_CASE("cache and hot-key fields at the ends of their ranges", "[config]") {
+  config::ProxyConfig cfg = mustLoad(
+      "cache: {max_memory: 1MiB, max_value_bytes: 1MiB, max_ttl_ms: 1, admit: hot}\n"
+      "hot_keys: {window_ms: 100, top_k: 1, min_rate: 0.001}\n"
+      "hot_key_replication: {replicas: 0, ttl_ms: 1000}\n" + kMinimal);
+  // max_value_bytes equal to max_memory is allowed.
+  checkCaching(cfg, {false, 1ull << 20, 1ull << 20, 1, config::CacheAdmit::Hot},
+               {100, 1, 0.001, false}, {0, 1000});
+
+  std::string shards = "shards:\n";
+  for (int i = 0; i < 17; ++i) {
+    shards += "  - {name: s" + std::to_string(i) + ", address: 127.0.0.1:" +
+              std::to_string(7000 + i) + "}\n";
+  }
+  cfg = mustLoad(
+      "cache: {max_memory: 1024GiB, max_value_bytes: 1, max_ttl_ms: 86400000}\n"
+      "hot_keys: {window_ms: 60000, top_k: 10000, min_rate: 2.5e3}\n"
+      "hot_key_replication: {replicas: 16, ttl_ms: 86400000}\n" + shards);
+  checkCaching(cfg, {false, 1ull << 40, 1, 86400000, config::CacheAdmit::Hot},
+               {60000, 10000, 2500.0, false}, {16, 86400000});
+}
+
+TEST_CASE("hot_key_replication.replicas below the number of shards is accepted", "[config]") {
+  const config::ProxyConfig cfg = mustLoad(
+      "hot_key_replication: {replicas: 1}\n"
+      "shards:\n"
+      "  - {name: s1, address: 127.0.0.1:7001}\n"
+      "  - {name: s2, address: 127.0.0.1:7002}\n");
+  CHECK(cfg.hotKeyReplication.replicas == 1);
+}
+
+TEST_CASE("the cache may be enabled with backend TLS off, and TLS on with the cache off",
+          "[config]") {
+  CHECK(mustLoad("cache: {enabled: true}\nbackend: {tls: {enabled: false}}\n" + kMinimal)
+            .cache.enabled);
+  const config::ProxyConfig cfg =
+      mustLoad("cache: {enabled: false}\nbackend: {tls: {enabled: true}}\n" + kMinimal);
+  CHECK_FALSE(cfg.cache.enabled);
+  CHECK(cfg.backend.tls.enabled);
 }
 
 TEST_CASE("every field is read", "[config]") {
