@@ -36,6 +36,16 @@ enum MetricId : unsigned {
   kRingEpoch,
   kClusterMembers,
   kClusterMembersReady,
+  kCacheHits,
+  kCacheMisses,
+  kCacheEvictions,
+  kCacheInvalidations,
+  kCacheBytes,
+  kCacheEntries,
+  kCacheFlushes,
+  kHotKeys,
+  kHotKeyRate,
+  kHotKeyReplicas,
   kMetricCount
 };
 
@@ -78,7 +88,31 @@ inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
      "Live ringproxy instances in front of these shards (membership records), this one included."},
     {"ringproxy_cluster_members_ready", Kind::Gauge, "",
      "Of them, those at this instance's ring and migration phase (or further)."},
+    {"ringproxy_cache_hits_total", Kind::Counter, "",
+     "Cacheable reads answered from the local L1 cache."},
+    {"ringproxy_cache_misses_total", Kind::Counter, "",
+     "Cacheable reads the L1 cache could not answer (sent to a shard)."},
+    {"ringproxy_cache_evictions_total", Kind::Counter, "",
+     "L1 entries dropped to stay within cache.max_memory."},
+    {"ringproxy_cache_invalidations_total", Kind::Counter, "",
+     "Keys named by the shards' CLIENT TRACKING invalidation messages."},
+    {"ringproxy_cache_bytes", Kind::Gauge, "",
+     "Bytes the L1 cache holds (values, keys and bookkeeping), all workers."},
+    {"ringproxy_cache_entries", Kind::Gauge, "", "Values the L1 cache holds, all workers."},
+    {"ringproxy_cache_flushes_total", Kind::Counter, "shard,reason",
+     "Times a shard's whole L1 content was dropped, by reason (invalidation = a null "
+     "invalidation after FLUSHALL/FLUSHDB, subscriber_lost, connection_lost, ring_change)."},
+    {"ringproxy_hot_keys", Kind::Gauge, "", "Keys in the published hot set."},
+    {"ringproxy_hot_key_rate", Kind::Gauge, "key",
+     "Requests per second of each hot key (only with hot_keys.export_key_names: key names "
+     "as label values)."},
+    {"ringproxy_hot_key_replicas", Kind::Gauge, "",
+     "Copies of hot keys the proxy keeps on other shards (hot_key_replication)."},
 }};
+
+inline constexpr std::array<std::string_view, 4> kFlushReasons{"invalidation", "subscriber_lost",
+                                                               "connection_lost", "ring_change"};
+enum FlushReason : unsigned { kFlushInvalidation, kFlushSubscriberLost, kFlushConnectionLost, kFlushRingChange };
 
 inline constexpr std::array<std::string_view, 3> kCloseReasons{"output_limit", "idle_timeout",
                                                                "max_clients"};

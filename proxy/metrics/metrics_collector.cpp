@@ -17,11 +17,12 @@ using prometheus::MetricType;
 
 MetricsCollector::MetricsCollector(std::vector<std::string> commandNames,
                                    std::vector<const WorkerCells*> workers, const ReloadStats* reloads,
-                                   const MigrationStats* migration)
+                                   const MigrationStats* migration, const CacheStats* cache)
     : commandNames_(std::move(commandNames)),
       workers_(std::move(workers)),
       reloads_(reloads),
-      migration_(migration) {}
+      migration_(migration),
+      cache_(cache) {}
 
 MetricFamily MetricsCollector::family(MetricId id) const {
   const MetricDef& d = kMetrics[id];
@@ -31,6 +32,16 @@ MetricFamily MetricsCollector::family(MetricId id) const {
   f.type = d.kind == Kind::Counter ? MetricType::Counter
            : d.kind == Kind::Gauge ? MetricType::Gauge
                                    : MetricType::Histogram;
+  return f;
+}
+
+// A family with one unlabelled sample.
+MetricFamily MetricsCollector::single(MetricId id, double value) const {
+  MetricFamily f = family(id);
+  ClientMetric m;
+  if (kMetrics[id].kind == Kind::Counter) m.counter.value = value;
+  else m.gauge.value = value;
+  f.metric.push_back(std::move(m));
   return f;
 }
 
@@ -142,14 +153,7 @@ void MetricsCollector::collectReloads(std::vector<MetricFamily>& out) const {
 }
 
 void MetricsCollector::collectMigration(std::vector<MetricFamily>& out) const {
-  const auto one = [&](MetricId id, double value) {
-    MetricFamily f = family(id);
-    ClientMetric m;
-    if (kMetrics[id].kind == Kind::Counter) m.counter.value = value;
-    else m.gauge.value = value;
-    f.metric.push_back(std::move(m));
-    out.push_back(std::move(f));
-  };
+  const auto one = [&](MetricId id, double value) { out.push_back(single(id, value)); };
   uint64_t onAccess = 0;
   for (const WorkerCells* w : workers_) onAccess += w->migrateOnAccess.get();
   one(kMigrationAccessMigrates, static_cast<double>(onAccess));
@@ -165,6 +169,47 @@ void MetricsCollector::collectMigration(std::vector<MetricFamily>& out) const {
   one(kClusterMembersReady, get(migration_->membersReady));
 }
 
+void MetricsCollector::collectCache(std::vector<MetricFamily>& out) const {
+  const auto one = [&](MetricId id, double value) { out.push_back(single(id, value)); };
+  double hits = 0, misses = 0, evictions = 0, bytes = 0, entries = 0;
+  for (const WorkerCells* w : workers_) {
+    hits += static_cast<double>(w->cacheHits.get());
+    misses += static_cast<double>(w->cacheMisses.get());
+    evictions += static_cast<double>(w->cacheEvictions.get());
+    bytes += static_cast<double>(w->cacheBytes.get());
+    entries += static_cast<double>(w->cacheEntries.get());
+  }
+  one(kCacheHits, hits);
+  one(kCacheMisses, misses);
+  one(kCacheEvictions, evictions);
+  one(kCacheBytes, bytes);
+  one(kCacheEntries, entries);
+  MetricFamily flushes = family(kCacheFlushes);
+  const ShardDirectory& directory = ShardDirectory::instance();
+  for (size_t s = 0; s < directory.size(); ++s) {
+    for (size_t r = 0; r < kFlushReasons.size(); ++r) {
+      ClientMetric m;
+      m.label.push_back({"shard", directory.name(s)});
+      m.label.push_back({"reason", std::string(kFlushReasons[r])});
+      for (const WorkerCells* w : workers_) m.counter.value += static_cast<double>(w->shard(s).cacheFlushes[r].get());
+      flushes.metric.push_back(std::move(m));
+    }
+  }
+  out.push_back(std::move(flushes));
+  if (cache_ == nullptr) return;
+  one(kCacheInvalidations, static_cast<double>(cache_->invalidatedKeys.load(std::memory_order_relaxed)));
+  one(kHotKeys, static_cast<double>(cache_->hotKeys.load(std::memory_order_relaxed)));
+  one(kHotKeyReplicas, static_cast<double>(cache_->replicas.load(std::memory_order_relaxed)));
+  MetricFamily rates = family(kHotKeyRate);
+  for (const auto& [key, rate] : cache_->keys()) {
+    ClientMetric m;
+    m.label.push_back({"key", key});
+    m.gauge.value = rate;
+    rates.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(rates));
+}
+
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   std::vector<MetricFamily> out;
   collectRequests(out);
@@ -172,6 +217,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   collectBackend(out);
   collectReloads(out);
   collectMigration(out);
+  collectCache(out);
   return out;
 }
 

@@ -17,21 +17,25 @@ class MetricsCollector : public prometheus::Collectable {
  public:
   // Shard names come from ShardDirectory (shards change with reloads).
   MetricsCollector(std::vector<std::string> commandNames, std::vector<const WorkerCells*> workers,
-                   const ReloadStats* reloads = nullptr, const MigrationStats* migration = nullptr);
+                   const ReloadStats* reloads = nullptr, const MigrationStats* migration = nullptr,
+                   const CacheStats* cache = nullptr);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   prometheus::MetricFamily family(MetricId id) const;
+  prometheus::MetricFamily single(MetricId id, double value) const;
   void collectRequests(std::vector<prometheus::MetricFamily>& out) const;
   void collectDuration(std::vector<prometheus::MetricFamily>& out) const;
   void collectBackend(std::vector<prometheus::MetricFamily>& out) const;
   void collectReloads(std::vector<prometheus::MetricFamily>& out) const;
   void collectMigration(std::vector<prometheus::MetricFamily>& out) const;
+  void collectCache(std::vector<prometheus::MetricFamily>& out) const;
 
   std::vector<std::string> commandNames_;
   std::vector<const WorkerCells*> workers_;
   const ReloadStats* reloads_;
   const MigrationStats* migration_;
+  const CacheStats* cache_;
 };
 
 }  // namespace metrics

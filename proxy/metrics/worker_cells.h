@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proxy/metrics/metric_list.h"
 #include "proxy/metrics/shard_directory.h"
@@ -19,6 +21,8 @@ namespace metrics {
 class Cell {
  public:
   void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  // Mirrors a total the owner keeps elsewhere (the L1 cache's own counters).
+  void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -28,6 +32,7 @@ class Cell {
 class GaugeCell {
  public:
   void add(int64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void set(int64_t v) { v_.store(v, std::memory_order_relaxed); }
   int64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -38,6 +43,35 @@ struct ShardCells {
   Cell requests;
   std::array<Cell, kBackendErrorKinds.size()> errors;
   GaugeCell connectionsUp;
+  std::array<Cell, kFlushReasons.size()> cacheFlushes;  // this shard's L1 entries dropped whole
+};
+
+// The L1 cache's process-wide side, written by the CacheHub's threads, read on scrape and
+// by INFO.
+struct CacheStats {
+  std::atomic<uint64_t> invalidatedKeys{0};  // keys named by the shards' invalidation messages
+  std::atomic<uint64_t> hotKeys{0};          // size of the published hot set
+  std::atomic<uint64_t> replicas{0};         // hot-key copies the proxy keeps on shards
+  std::atomic<uint64_t> subscribersUp{0};
+  // INFO's "# Hotkeys" lines and, if hot_keys.export_key_names, (key, rate) pairs.
+  void setHot(std::string info, std::vector<std::pair<std::string, double>> keys) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    info_ = std::move(info);
+    keys_ = std::move(keys);
+  }
+  std::string info() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return info_;
+  }
+  std::vector<std::pair<std::string, double>> keys() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return keys_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string info_;
+  std::vector<std::pair<std::string, double>> keys_;
 };
 
 // Process-wide reload counters, written by the reloader thread, read on scrape.
@@ -93,6 +127,12 @@ class WorkerCells {
   ShardCells& shard(size_t slot) { return shards_[slot]; }
 
   Cell protocolErrors;
+  // The worker's L1 partition, mirrored from cache::L1Stats after each cache operation.
+  Cell cacheHits;
+  Cell cacheMisses;
+  Cell cacheEvictions;
+  GaugeCell cacheBytes;
+  GaugeCell cacheEntries;
   Cell migrateOnAccess;  // MIGRATE commands sent because a request touched a moving key
   GaugeCell clients;
   std::array<Cell, kCloseReasons.size()> clientsClosed;

@@ -56,6 +56,9 @@ class ShardLink {
   // Writes every command, then reads every reply: one round trip. Empty on I/O failure.
   std::vector<ReplyPtr> pipeline(const std::vector<Argv>& commands);
   void reset();
+  // For a caller that reads pushed messages itself (the invalidation subscriber polls the
+  // socket and feeds hiredis's reader); null when not connected.
+  redisContext* context() const { return ctx_; }
 
  private:
   bool authenticate(const ShardEndpoint& ep, std::string* error);

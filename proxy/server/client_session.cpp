@@ -237,6 +237,12 @@ uint64_t ClientSession::reserveSlot(uint32_t commandIndex) {
   s.command = commandIndex;
   s.start = batchStart_;
   s.data.clear();
+  s.fill = {};
+  s.pttlKnown = false;
+  s.writeBuckets.clear();
+  if (!pendingWrites_.empty()) s.writeBuckets.swap(pendingWrites_);
+  s.copyWrites.clear();
+  if (!pendingCopyWrites_.empty()) s.copyWrites.swap(pendingCopyWrites_);
   return nextSeq_++;
 }
 
@@ -246,6 +252,8 @@ void ClientSession::complete(uint64_t seq, std::string_view bytes) {
     BlockedRegistry::instance().remove(id_);
   }
   const size_t idx = static_cast<size_t>(seq - headSeq_);
+  if (!slots_.at(idx).writeBuckets.empty()) bumpWrites(slots_.at(idx).writeBuckets);  // answered: see WriteStamps
+  if (!slots_.at(idx).copyWrites.empty()) endCopyWrites(slots_.at(idx).copyWrites);
   if (idx != 0) {
     Slot& s = slots_.at(idx);
     s.data.assign(bytes.data(), bytes.size());
@@ -283,7 +291,13 @@ void ClientSession::completeFanout(uint64_t seq, std::string_view reply) {
 
 void ClientSession::onReply(uint64_t seq, std::string_view frame) {
   --inflight_;
-  complete(seq, frame);
+  if ((seq >> 61) != 0) {
+    cacheAuxReply(seq, frame);
+  } else {
+    Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
+    if (s.fill.valid()) finishFill(s, frame);
+    complete(seq, frame);
+  }
   requestDone();
 }
 
@@ -298,6 +312,11 @@ void ClientSession::requestDone() {
 
 void ClientSession::onError(uint64_t seq, pool::BackendError error) {
   --inflight_;
+  if ((seq >> 61) != 0) {  // CLIENT CACHING / PTTL / SELECT: the read itself fails too
+    if (((seq >> 61) & 7) == 1) copyReply(seq, {}, true);  // a copy read: try the owner
+    return requestDone();
+  }
+  if (slots_.at(static_cast<size_t>(seq - headSeq_)).fill.valid()) finishFill(slots_.at(static_cast<size_t>(seq - headSeq_)), "-");
   const std::string& shard = worker_.shardName(slots_.at(static_cast<size_t>(seq - headSeq_)).shard);
   completeError(seq, backendErrorText(shard, error));
   requestDone();
@@ -327,7 +346,10 @@ bool ClientSession::closeIfIdle(Clock::time_point now, std::chrono::seconds time
 }
 
 void ClientSession::maybeResume() {
-  if (!paused_ || closed_ || blocked_ || waitingLinkId_ || migratesOutstanding_ > 0 || heldForSnapshot_) return;
+  if (!paused_ || closed_ || blocked_ || waitingLinkId_ || migratesOutstanding_ > 0 || heldForSnapshot_ ||
+      copyWaiting_) {
+    return;
+  }
   if (waitingBarrier_ && inflight_ > 0) return;
   const auto& l = worker_.snapshot().config->limits;
   if (slots_.size() > l.clientMaxPending / 2 || unsentBytes() > l.clientMaxOutputBytes / 4) return;
@@ -405,6 +427,7 @@ void ClientSession::close() {
   boost::system::error_code ignored;
   socket_.close(ignored);
   if (blocked_) BlockedRegistry::instance().remove(id_);
+  if (copyGatePassed_) endCopyWrites(copyKeys_);  // held write never sent (copyWaiting_: see copiesDeleted)
   if (link_) link_->stop();  // its requests fail now; their callbacks settle inflight_
   worker_.cells().clients.add(-1);
   out_.clear();

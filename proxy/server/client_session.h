@@ -28,6 +28,7 @@
 #include "pool/reply_sink.h"
 #include "pool/ring_queue.h"
 #include "pool/tls_filter.h"
+#include "proxy/cache/l1_cache.h"
 #include "proxy/resp/request_parser.h"
 #include "proxy/server/fanout.h"
 #include "proxy/server/local_commands.h"
@@ -73,7 +74,19 @@ class ClientSession final : public pool::ReplySink,
     uint32_t shard = 0;
     Clock::time_point start;
     std::string data;
+    // cache_route.cpp: a read that fills the L1 when it answers (fill.valid()).
+    cache::FillToken fill;
+    uint64_t l1Generation = 0;  // the L1 partition the token belongs to
+    int64_t pttl = 0;           // the key's PTTL, read just before it
+    bool pttlKnown = false;
+    uint32_t stampBucket = 0;
+    uint64_t stamp = 0;         // cache::WriteStamps of the key when the read was sent
+    // A write: stamps to bump again when it is answered (kAllBuckets = every bucket).
+    std::vector<uint32_t> writeBuckets;
+    // copy_route.cpp: a write to replicated hot keys (CacheHub::endWrite when answered).
+    std::vector<std::string> copyWrites;
   };
+  static constexpr uint32_t kAllBuckets = UINT32_MAX;
 
   void armRead();
   void onRead(size_t n);
@@ -107,6 +120,26 @@ class ClientSession final : public pool::ReplySink,
   void forwardInfoKeyspace(uint32_t commandIndex, std::string prefix);
   void startFanout(Fanout* fanout);
 
+  // cache_route.cpp: reads through the worker's L1 partition, writes that void entries.
+  bool readThroughCache(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame,
+                        uint32_t shard);
+  bool sendFill(uint32_t shard, uint32_t commandIndex, std::string_view frame, const cache::FillToken& token,
+                uint32_t bucket, uint64_t stamp);
+  void cacheAuxReply(uint64_t tag, std::string_view frame);
+  void finishFill(Slot& slot, std::string_view frame);
+  bool cacheableKey(std::string_view key, uint32_t shard) const;
+  size_t lookupMget(size_t keys);
+  void noteWrites(const cmd::CommandSpec& spec);
+  void bumpWrites(std::vector<uint32_t>& buckets);
+
+  // copy_route.cpp: hot-key copies (hot_key_replication; see CacheHub).
+  bool readCopy(uint32_t commandIndex, std::string_view key, uint32_t owner);
+  void copyReply(uint64_t seq, std::string_view frame, bool failed);
+  // Before a write to replicated keys is routed: false = wait, unread, until the CacheHub
+  // deleted their copies.
+  bool copyGate(const cmd::CommandSpec& spec);
+  void copiesDeleted();
+  void endCopyWrites(std::vector<std::string>& keys);
   // migrate_gate.cpp: during a migration, a request that touches keys still on their old
   // owner first moves them (MIGRATE on the source) and waits, unread, until they moved.
   enum class Gate : uint8_t { Pass, Wait, Answered };
@@ -222,6 +255,17 @@ class ClientSession final : public pool::ReplySink,
   uint64_t gateEpoch_ = 0;               // the snapshot epoch those moves were made for
   std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
+  std::vector<uint32_t> pendingWrites_;  // noteWrites -> the next reserved slot
+  std::vector<uint32_t> txnWrites_;      // written keys queued in MULTI, bumped at EXEC
+  std::string variant_;                  // scratch: the cache variant of a read
+  std::string fillValue_;                // scratch: stamp + reply for completeFill
+  std::vector<char> mgetHit_;            // per MGET key: answered from cache
+  std::string mgetCached_;               // their element frames, back to back
+  std::vector<std::pair<size_t, size_t>> mgetSpans_;
+  std::vector<std::string> copyKeys_;    // replicated keys of the write held by copyGate
+  std::vector<std::string> pendingCopyWrites_;  // copyGate -> the next reserved slot
+  bool copyWaiting_ = false;             // the CacheHub is deleting their copies
+  bool copyGatePassed_ = false;          // ... and has: send the write
   std::vector<uint32_t> keyShard_;
   std::vector<int32_t> partOfShard_;
   std::vector<uint32_t> keysPerPart_;

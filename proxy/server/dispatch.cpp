@@ -57,6 +57,8 @@ bool ClientSession::dispatch(std::string_view frame) {
     if (gate == Gate::Wait) return false;
     if (gate == Gate::Answered) return worker_.cells().countRequest(index), true;
   }
+  noteWrites(*spec);
+  if (!copyGate(*spec)) return false;
   bool done = true;
   if (spec->name == "reset") {
     resetSession(index);
@@ -199,6 +201,7 @@ void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index, 
   const auto first = static_cast<size_t>(spec.firstKey);
   // Keyless forms of keyed commands (OBJECT HELP, MEMORY STATS) go to the first shard.
   const uint32_t shard = first < parser_.argc() ? worker_.snapshot().ring->ownerOf(parser_.arg(first)) : 0;
+  if (worker_.cache().counting() && readThroughCache(spec, index, frame, shard)) return;
   forwardToShard(shard, index, frame);
 }
 
@@ -219,19 +222,37 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
   if ((parser_.argc() - 1) % step != 0) return completeError(reserveSlot(index), errors::wrongArity(spec.name));
   const size_t keys = (parser_.argc() - 1) / step;
   keyShard_.resize(keys);
-  bool oneShard = true;
-  for (size_t k = 0; k < keys; ++k) {
-    keyShard_[k] = ring.ownerOf(parser_.arg(1 + k * step));
-    oneShard = oneShard && keyShard_[k] == keyShard_[0];
+  for (size_t k = 0; k < keys; ++k) keyShard_[k] = ring.ownerOf(parser_.arg(1 + k * step));
+  // MGET: keys the L1 cache holds are answered from it, the rest fetched (cache_route.cpp).
+  const size_t hits = spec.name == "mget" ? lookupMget(keys) : 0;
+  const auto cached = [&](size_t k) { return hits > 0 && mgetHit_[k] != 0; };
+  if (hits == keys) {
+    std::string reply;
+    resp::appendArrayHeader(reply, keys);
+    reply.append(mgetCached_);
+    return complete(reserveSlot(index), reply);
   }
-  if (oneShard) return forwardToShard(keyShard_[0], index, frame);  // the frame as sent
+  bool oneShard = true;
+  int64_t firstShard = -1;
+  for (size_t k = 0; k < keys; ++k) {
+    if (cached(k)) continue;
+    if (firstShard < 0) firstShard = keyShard_[k];
+    oneShard = oneShard && keyShard_[k] == firstShard;
+  }
+  if (oneShard && hits == 0) return forwardToShard(keyShard_[0], index, frame);  // the frame as sent
 
   const Merge merge = spec.name == "mget" ? Merge::ArrayInOrder : spec.name == "mset" ? Merge::AllOk
                                                                                      : Merge::SumIntegers;
   Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), merge);
   partOfShard_.assign(ring.shards().size(), -1);
   keysPerPart_.clear();
+  size_t nextCached = 0;
   for (size_t k = 0; k < keys; ++k) {
+    if (cached(k)) {
+      const auto [offset, length] = mgetSpans_[nextCached++];
+      fanout->addCached(std::string_view(mgetCached_).substr(offset, length));
+      continue;
+    }
     int32_t& p = partOfShard_[keyShard_[k]];
     if (p < 0) {
       p = static_cast<int32_t>(fanout->partCount());
@@ -247,6 +268,7 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
     resp::appendBulk(cmd, spec.name);
   }
   for (size_t k = 0; k < keys; ++k) {
+    if (cached(k)) continue;
     std::string& cmd = fanout->part(partOfShard_[keyShard_[k]]).command;
     for (size_t j = 0; j < step; ++j) resp::appendBulk(cmd, parser_.arg(1 + k * step + j));
   }
@@ -358,6 +380,8 @@ void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::
   info.tcpPort = ps.port;
   info.version = "0.1.0";
   if (ps.migration != nullptr) info.migrationLines = ps.migration->info();
+  if (ps.cacheInfo) info.cacheLines = ps.cacheInfo();
+  if (ps.hotkeyInfo) info.hotkeyLines = ps.hotkeyInfo();
   if (spec.name == "info") {
     info.totalCommands = ps.totalCommands();
     InfoBody body = infoBody(info, args);

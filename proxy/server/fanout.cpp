@@ -59,6 +59,8 @@ void Fanout::reset(FanoutTarget& target, uint64_t seq, Merge merge) {
   merge_ = merge;
   used_ = 0;
   order_.clear();
+  cachedBytes_.clear();
+  cached_.clear();
   outstanding_ = 0;
   sealed_ = false;
   scanShard_ = 0;
@@ -149,9 +151,19 @@ void Fanout::mergeArrayInOrder(std::string& out) {
   out.reserve(bytes);
   resp::appendArrayHeader(out, order_.size());
   for (const auto& [part, index] : order_) {
+    if (part == kCachedPart) {
+      out.append(cachedBytes_, cached_[index].first, cached_[index].second);
+      continue;
+    }
     if (index >= elements_[part].size()) return protocolError(out, parts_[part]);
     out.append(elements_[part][index]);
   }
+}
+
+void Fanout::addCached(std::string_view elementFrame) {
+  order_.emplace_back(kCachedPart, static_cast<uint32_t>(cached_.size()));
+  cached_.emplace_back(cachedBytes_.size(), elementFrame.size());
+  cachedBytes_.append(elementFrame);
 }
 
 void Fanout::mergeSum(std::string& out) const {

@@ -67,6 +67,8 @@ class Fanout final : public pool::ReplySink {
   FanoutPart& part(size_t i) { return parts_[i]; }
   // ArrayInOrder: for each client key, (part index, element index in that part's reply).
   std::vector<std::pair<uint32_t, uint32_t>>& order() { return order_; }
+  // ArrayInOrder: the next client key's element comes from the L1 cache, not a shard.
+  void addCached(std::string_view elementFrame);
   // Scan: the shard this part scans and how many shards there are.
   void setScan(uint32_t shard, uint32_t shardCount) {
     scanShard_ = shard;
@@ -108,6 +110,9 @@ class Fanout final : public pool::ReplySink {
   std::vector<std::vector<std::string_view>> elements_;  // merge scratch, per part
   std::string result_;
   std::vector<std::pair<uint32_t, uint32_t>> order_;
+  static constexpr uint32_t kCachedPart = UINT32_MAX;  // order_ entry: (kCachedPart, i) = cached_[i]
+  std::string cachedBytes_;
+  std::vector<std::pair<size_t, size_t>> cached_;  // (offset, length) in cachedBytes_
   size_t outstanding_ = 0;
   uint32_t scanShard_ = 0;
   uint32_t scanShards_ = 1;

@@ -22,9 +22,11 @@ struct Sections {
   bool stats = false;
   bool ringproxy = false;
   bool migration = false;
+  bool cache = false;
+  bool hotkeys = false;
   bool keyspace = false;
 
-  void selectAll() { server = clients = stats = ringproxy = migration = keyspace = true; }
+  void selectAll() { server = clients = stats = ringproxy = migration = cache = hotkeys = keyspace = true; }
 };
 
 Sections parseSections(const LocalArgs& args) {
@@ -41,6 +43,8 @@ Sections parseSections(const LocalArgs& args) {
     else if (name == "stats") sections.stats = true;
     else if (name == "ringproxy") sections.ringproxy = true;
     else if (name == "migration") sections.migration = true;
+    else if (name == "cache") sections.cache = true;
+    else if (name == "hotkeys") sections.hotkeys = true;
     else if (name == "keyspace") sections.keyspace = true;
   }
   return sections;
@@ -116,6 +120,14 @@ InfoBody infoBody(const LocalInfo& info, const LocalArgs& args) {
   if (sections.migration && !info.migrationLines.empty()) {
     header(body.text, "Migration");
     body.text += info.migrationLines;
+  }
+  if (sections.cache && !info.cacheLines.empty()) {
+    header(body.text, "Cache");
+    body.text += info.cacheLines;
+  }
+  if (sections.hotkeys && !info.hotkeyLines.empty()) {
+    header(body.text, "Hotkeys");
+    body.text += info.hotkeyLines;
   }
   body.keyspaceRequested = sections.keyspace;
   return body;

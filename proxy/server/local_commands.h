@@ -39,6 +39,8 @@ struct LocalInfo {
   uint32_t tcpPort = 0;
   std::string_view version;           // ringproxy's own version
   std::string migrationLines;         // INFO's Migration section body ("field:value" CRLF lines)
+  std::string cacheLines;             // INFO's Cache section body (empty: section left out)
+  std::string hotkeyLines;            // INFO's Hotkeys section body
 };
 
 enum class LocalAction { Reply, ReplyThenClose };

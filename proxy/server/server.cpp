@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "proxy/log.h"
 #include "proxy/metrics/metrics_collector.h"
 #include "proxy/metrics/shard_directory.h"
+#include "proxy/server/cache_hub.h"
 #include "proxy/server/client_session.h"
 #include "proxy/server/config_reloader.h"
 #include "proxy/server/health_server.h"
@@ -44,9 +46,12 @@ struct Server::Impl {
   metrics::ReloadStats reloadStats;
   metrics::MigrationStats migrationStats;
   std::unique_ptr<MigrationCoordinator> coordinator;
+  metrics::CacheStats cacheStats;
+  std::unique_ptr<CacheHub> hub;  // stopped before the workers go (it posts to them)
   std::unique_ptr<ConfigReloader> reloader;
 
   void startWorkers(RoutingSnapshot snap);
+  std::string cacheInfo() const;
   void publish(RoutingSnapshot snap, std::function<void()> applied);
   void startListener();
   void startMetrics();
@@ -82,7 +87,46 @@ void Server::Impl::startWorkers(RoutingSnapshot snap) {
     workers.push_back(std::make_unique<Worker>(i, snap, cmd::allCommands().size(), tls));
     workers.back()->setProcessStats(&stats);
   }
+  std::vector<Worker*> raw;
+  for (auto& w : workers) raw.push_back(w.get());
+  hub = std::make_unique<CacheHub>(raw, cacheStats);
+  for (auto& w : workers) w->setCacheHub(hub.get());
+  stats.cacheInfo = [this] { return cacheInfo(); };
+  stats.hotkeyInfo = [this] { return cacheStats.info(); };
   for (auto& w : workers) w->start();
+  hub->apply(snap);
+}
+
+// INFO's Cache section; reads the workers' cells and the hub's atomics only.
+std::string Server::Impl::cacheInfo() const {
+  const config::ProxyConfig& cfg = *config;
+  uint64_t hits = 0, misses = 0, evictions = 0;
+  int64_t bytes = 0, entries = 0;
+  for (const auto& w : workers) {
+    hits += w->cells().cacheHits.get();
+    misses += w->cells().cacheMisses.get();
+    evictions += w->cells().cacheEvictions.get();
+    bytes += w->cells().cacheBytes.get();
+    entries += w->cells().cacheEntries.get();
+  }
+  const auto line = [](std::string_view k, const std::string& v) { return std::string(k) + ":" + v + "\r\n"; };
+  std::string text = line("cache_enabled", cfg.cache.enabled ? "1" : "0");
+  if (!cfg.cache.enabled) return text;
+  text += line("cache_admit", cfg.cache.admit == config::CacheAdmit::All ? "all" : "hot");
+  text += line("cache_max_memory", std::to_string(cfg.cache.maxMemory));
+  text += line("cache_bytes", std::to_string(bytes));
+  text += line("cache_entries", std::to_string(entries));
+  text += line("cache_hits", std::to_string(hits));
+  text += line("cache_misses", std::to_string(misses));
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.4f", hits + misses == 0 ? 0.0 : double(hits) / double(hits + misses));
+  text += line("cache_hit_ratio", ratio);
+  text += line("cache_evictions", std::to_string(evictions));
+  text += line("cache_invalidated_keys", std::to_string(cacheStats.invalidatedKeys.load()));
+  text += line("cache_subscribers_up", std::to_string(cacheStats.subscribersUp.load()) + "/" +
+                                           std::to_string(cfg.shards.size()));
+  text += line("hot_key_replicas", std::to_string(cacheStats.replicas.load()));
+  return text;
 }
 
 void Server::Impl::startListener() {
@@ -106,7 +150,7 @@ void Server::Impl::startMetrics() {
   for (const auto& c : cmd::allCommands()) commands.emplace_back(c.name);
   std::vector<const metrics::WorkerCells*> cells;
   for (const auto& w : workers) cells.push_back(&w->cells());
-  collector = std::make_shared<metrics::MetricsCollector>(commands, cells, &reloadStats, &migrationStats);
+  collector = std::make_shared<metrics::MetricsCollector>(commands, cells, &reloadStats, &migrationStats, &cacheStats);
   try {
     exposer = std::make_unique<prometheus::Exposer>(config->metrics.listen.str());
   } catch (const std::exception& e) {
@@ -129,6 +173,7 @@ void Server::Impl::startReloader() {
 void Server::Impl::publish(RoutingSnapshot snap, std::function<void()> applied) {
   auto left = std::make_shared<size_t>(workers.size());
   auto done = std::make_shared<std::function<void()>>(std::move(applied));
+  if (hub) hub->apply(snap);
   for (auto& w : workers) {
     Worker* worker = w.get();
     asio::post(worker->ioc(), [this, worker, snap, left, done] {
@@ -194,6 +239,7 @@ void Server::Impl::shutdown() {
   acceptor.reset();
   ioc.restart();
   ioc.poll();
+  if (hub) hub->stop();
   workers.clear();
 }
 

@@ -22,10 +22,14 @@ constexpr size_t kMaxMovedKeys = 200'000;
 // Adapts a shard's metric cells to the pool's counter interface.
 class Worker::ShardCounters final : public pool::BackendCounters {
  public:
-  ShardCounters(metrics::ShardCells& cells, std::string shard) : cells_(cells), shard_(std::move(shard)) {}
+  ShardCounters(metrics::ShardCells& cells, std::string shard, Worker* dataOwner)
+      : cells_(cells), shard_(std::move(shard)), dataOwner_(dataOwner) {}
   void onRequest() override { cells_.requests.add(); }
   void onError(pool::BackendError kind) override { cells_.errors[static_cast<size_t>(kind)].add(); }
-  void onConnected(bool up) override { cells_.connectionsUp.add(up ? 1 : -1); }
+  void onConnected(bool up) override {
+    cells_.connectionsUp.add(up ? 1 : -1);
+    if (dataOwner_ != nullptr) dataOwner_->dataConnectionEvent(shard_, up);
+  }
   void onAuthFailed(std::string_view reply) override {
     const bool tls = reply.substr(0, 4) == "TLS:";
     logx::warn(std::string(tls ? "backend TLS failed" : "backend AUTH refused") + " shard=" + shard_ + " reason=\"" +
@@ -35,6 +39,7 @@ class Worker::ShardCounters final : public pool::BackendCounters {
  private:
   metrics::ShardCells& cells_;
   std::string shard_;
+  Worker* dataOwner_;  // set for data connections: their tracking matters to the cache
 };
 
 Worker::Worker(size_t index, RoutingSnapshot snapshot, size_t commandCount, TlsContexts tls)
@@ -74,22 +79,32 @@ pool::BackendOptions backendOptions(const config::ProxyConfig& cfg, size_t s,
 std::unique_ptr<pool::BackendConnection> Worker::makeLink(uint32_t shard, uint32_t timeoutMs) {
   pool::BackendOptions o = backendOptions(*snapshot_.config, shard, tls_.backend);
   o.timeoutMs = timeoutMs;
-  auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, shardCounters_[shard], this);
+  auto link = std::make_unique<pool::BackendConnection>(*ioc_, o, countersFor(o.shardName, false), this);
   link->start();
   return link;
 }
 
-Worker::ShardCounters* Worker::countersFor(const std::string& name) {
-  auto& slot = counters_[name];
+Worker::ShardCounters* Worker::countersFor(const std::string& name, bool data) {
+  auto& slot = counters_[data ? name : name + "\n(link)"];  // no shard name has a newline
   if (!slot) {
     const size_t cell = metrics::ShardDirectory::instance().slotOf(name);
-    slot = std::make_unique<ShardCounters>(cells_.shard(cell), name);
+    slot = std::make_unique<ShardCounters>(cells_.shard(cell), name, data ? this : nullptr);
   }
   return slot.get();
 }
 
+void Worker::updateShardSlots() {
+  const auto& shards = snapshot_.config->shards;
+  shardSlots_.resize(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s) {
+    shardSlots_[s] = static_cast<uint32_t>(metrics::ShardDirectory::instance().slotOf(shards[s].name));
+  }
+}
+
 void Worker::connectBackends() {
   const config::ProxyConfig& cfg = *snapshot_.config;
+  updateShardSlots();
+  cache_.configure(cfg, stats_ != nullptr ? stats_->workers : 1);
   backends_.resize(cfg.shards.size());
   shardCounters_.resize(cfg.shards.size());
   for (size_t s = 0; s < cfg.shards.size(); ++s) {
@@ -101,6 +116,8 @@ void Worker::connectBackends() {
     }
   }
 }
+
+void Worker::post(std::function<void()> fn) { asio::post(*ioc_, std::move(fn)); }
 
 void Worker::start() {
   // Backends are created on the worker thread so every handler of theirs runs there.
@@ -201,12 +218,8 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   }
   retired_.push_back(snapshot_.config);
   if (retired_.size() > 16) retired_.erase(retired_.begin());
-  if (next.epoch != snapshot_.epoch) {
-    movedKeys_.clear();
-    // Hook for the L1 cache (not wired yet): a new epoch is a new ring or a cut-over; the
-    // entries of keys whose owner differs between snapshot_.ring and next.ring must be
-    // dropped here, and tracking set up on their new owner, before serving from cache.
-  }
+  const bool newEpoch = next.epoch != snapshot_.epoch;
+  if (newEpoch) movedKeys_.clear();
   const config::ProxyConfig& old = *snapshot_.config;
   const config::ProxyConfig& cfg = *next.config;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> conns(cfg.shards.size());
@@ -227,6 +240,7 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   backends_ = std::move(conns);
   shardCounters_ = std::move(counters);
   snapshot_ = std::move(next);
+  applyCacheSettings(newEpoch);
   policy_ = CommandPolicy(snapshot_.config->commands);
   auth_ = Authenticator(snapshot_.config->auth);
   const bool sweeping = idleSweep_;
@@ -237,6 +251,19 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
     if (auto session = weak.lock()) session->snapshotChanged();
   }
   if (drained) drainBackends(std::move(drained));
+}
+
+// A new epoch is a new ring or a cut-over: keys may have changed owner, so every shard's
+// entries go (the connections and their tracking stay: caching goes on at once). Kept
+// shards' connections were re-optioned above; new shards' set tracking up as they connect.
+void Worker::applyCacheSettings(bool newEpoch) {
+  const bool wasOn = cache_.enabled();
+  updateShardSlots();
+  cache_.configure(*snapshot_.config, stats_ != nullptr ? stats_->workers : 1);
+  if (!cache_.enabled()) return;
+  if (!wasOn) return setupAllTracking();
+  if (!newEpoch) return;
+  for (uint32_t s = 0; s < shardSlots_.size(); ++s) cache_.flush(shardSlots_[s], metrics::kFlushRingChange);
 }
 
 void Worker::holdUntilNextSnapshot(std::shared_ptr<ClientSession> session) { held_.push_back(std::move(session)); }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -22,6 +23,7 @@
 #include "proxy/server/command_policy.h"
 #include "proxy/server/fanout.h"
 #include "proxy/server/tls_contexts.h"
+#include "proxy/server/worker_cache.h"
 #include "routing/hash_ring.h"
 
 namespace boost::asio {
@@ -31,6 +33,7 @@ class io_context;
 namespace proxy {
 
 class ClientSession;
+class CacheHub;
 
 // Process-wide facts some replies (INFO, HELLO) need; owned by Server, read by every
 // worker. The callbacks only read atomics, so any thread may call them.
@@ -42,6 +45,8 @@ struct ProcessStats {
   std::function<uint64_t()> totalCommands;
   std::atomic<uint64_t> totalConnections{0};
   const metrics::MigrationStats* migration = nullptr;  // INFO's Migration section
+  std::function<std::string()> cacheInfo;    // INFO's Cache section (empty: cache off)
+  std::function<std::string()> hotkeyInfo;  // INFO's Hotkeys section
 };
 
 // What a worker routes with; replaced as a whole (immutable snapshot swapped by pointer).
@@ -114,6 +119,19 @@ class Worker final : public pool::BatchHooks {
   // A session holding a request for a moving key until the snapshot changes (Moves::Hold).
   void holdUntilNextSnapshot(std::shared_ptr<ClientSession> session);
   FanoutPool& fanouts() { return fanouts_; }
+  WorkerCache& cache() { return cache_; }
+  // Set by Server before start; null in tests that run a bare worker.
+  void setCacheHub(CacheHub* hub) { hub_ = hub; }
+  CacheHub* cacheHub() const { return hub_; }
+  // The shard's metrics::ShardDirectory slot: stable across reloads, unlike its index.
+  uint32_t shardSlot(uint32_t shard) const { return shardSlots_[shard]; }
+  // Any thread: runs `fn` on this worker's thread.
+  void post(std::function<void()> fn);
+  // worker_tracking.cpp: the CacheHub's events, posted to this worker's thread.
+  void trackingReady(uint32_t slot, int64_t redirectId, std::string subscriberName);
+  void trackingLost(uint32_t slot);
+  void cacheInvalidate(uint32_t slot, const std::vector<std::string>& keys);
+  void cacheFlush(uint32_t slot, metrics::FlushReason reason);
   const ProcessStats& processStats() const { return *stats_; }
   size_t nextRotation() { return rotation_++; }
   metrics::WorkerCells& cells() { return cells_; }
@@ -123,8 +141,22 @@ class Worker final : public pool::BatchHooks {
 
  private:
   class ShardCounters;
+  // Replies to the CLIENT TRACKING / CLIENT LIST ID of setupTracking (worker_tracking.cpp).
+  struct TrackingSink final : pool::ReplySink {
+    explicit TrackingSink(Worker* w) : worker(w) {}
+    Worker* worker;
+    void onReply(uint64_t tag, std::string_view frame) override { worker->trackingReply(tag, frame, false); }
+    void onError(uint64_t tag, pool::BackendError) override { worker->trackingReply(tag, {}, true); }
+  };
   void connectBackends();
-  ShardCounters* countersFor(const std::string& name);
+  // Data connections' counters also report connects and drops to the cache; links' do not.
+  ShardCounters* countersFor(const std::string& name, bool data = true);
+  void updateShardSlots();
+  void dataConnectionEvent(const std::string& shardName, bool up);
+  void setupTracking(uint32_t shard);
+  void setupAllTracking();
+  void applyCacheSettings(bool newEpoch);
+  void trackingReply(uint64_t tag, std::string_view frame, bool failed);
   void retire(std::vector<std::unique_ptr<pool::BackendConnection>> connections);
   void drainBackends(std::function<void()> drained);
   void closeRetired();
@@ -142,6 +174,10 @@ class Worker final : public pool::BatchHooks {
   FanoutPool fanouts_;  // before the connections: in-flight fanouts settle into it
   std::unordered_map<std::string, std::unique_ptr<ShardCounters>> counters_;  // by shard name
   std::vector<ShardCounters*> shardCounters_;                                   // [shard]
+  std::vector<uint32_t> shardSlots_;                                            // [shard]
+  WorkerCache cache_{cells_};
+  TrackingSink trackingSink_{this};
+  CacheHub* hub_ = nullptr;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]
   // Connections of removed shards, closed once nothing is in flight on them.
   std::vector<std::unique_ptr<pool::BackendConnection>> retiredBackends_;
