@@ -122,22 +122,33 @@ void BackendConnection::Impl::connect() {
 }
 
 // Before anything else is queued on a fresh connection, so it is the first request sent.
+// AUTH, then SELECT when a database is set; a refusal of either makes the shard unusable.
 void BackendConnection::Impl::queueAuth() {
-  if (opt.password.empty()) return;
   authSink.impl = this;
-  std::vector<std::string_view> args{"AUTH"};
-  if (!opt.username.empty()) args.push_back(opt.username);
-  args.push_back(opt.password);
-  out += "*" + std::to_string(args.size()) + "\r\n";
-  for (std::string_view a : args) {
-    out += "$" + std::to_string(a.size()) + "\r\n";
-    out.append(a);
-    out += "\r\n";
+  const std::string db = std::to_string(opt.db);
+  std::vector<std::vector<std::string_view>> prelude;
+  if (!opt.password.empty()) {
+    prelude.push_back({"AUTH"});
+    if (!opt.username.empty()) prelude.back().push_back(opt.username);
+    prelude.back().push_back(opt.password);
   }
-  Waiter& w = waiters.pushSlot();
-  w.sink = &authSink;
-  w.tag = 0;
-  w.deadline = Clock::now() + std::chrono::milliseconds(opt.connectTimeoutMs + opt.timeoutMs);
+  if (opt.db != 0) prelude.push_back({"SELECT", db});
+  for (const auto& args : prelude) {
+    out += '*';
+    out += std::to_string(args.size());
+    out += "\r\n";
+    for (std::string_view a : args) {
+      out += '$';
+      out += std::to_string(a.size());
+      out += "\r\n";
+      out.append(a);
+      out += "\r\n";
+    }
+    Waiter& w = waiters.pushSlot();
+    w.sink = &authSink;
+    w.tag = 0;
+    w.deadline = Clock::now() + std::chrono::milliseconds(opt.connectTimeoutMs + opt.timeoutMs);
+  }
 }
 
 void BackendConnection::Impl::onConnected(uint64_t gen, const boost::system::error_code& ec) {
@@ -429,7 +440,7 @@ void BackendConnection::updateOptions(const BackendOptions& options) {
   Impl& d = *impl_;
   const bool reconnect = options.host != d.opt.host || options.port != d.opt.port ||
                          options.username != d.opt.username || options.password != d.opt.password ||
-                         options.tls != d.opt.tls || options.tlsName != d.opt.tlsName;
+                         options.tls != d.opt.tls || options.tlsName != d.opt.tlsName || options.db != d.opt.db;
   d.opt = options;
   if (reconnect && d.state != Impl::State::Stopped && d.state != Impl::State::Idle) {
     d.backoff = kMinBackoff;

@@ -66,6 +66,7 @@ struct BackendOptions {
   uint64_t maxBufferBytes = 64ull << 20;
   std::string username;  // AUTH [username] password as the first request, if password set
   std::string password;
+  uint32_t db = 0;  // non-zero: SELECT db right after AUTH (hot-key copy reads)
   std::shared_ptr<const TlsContext> tls;  // set: TLS to the shard (backend.tls)
   std::string tlsName;                    // the name its certificate must carry
 };

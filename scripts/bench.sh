@@ -3,6 +3,7 @@
 #   scripts/bench.sh compare [compare.sh options]   throughput/latency matrix (default --quick)
 #   scripts/bench.sh cost [cost.sh options]         instructions and syscalls per request
 #   scripts/bench.sh migrate                        live rebalancing: keys/s, latency during
+#   scripts/bench.sh cache                          L1 cache, hot keys, hot-key copies
 #   scripts/bench.sh all                            compare and cost
 # ringproxy runs twice: with threads: 1 (rp-1t) and the default one-per-core (rp-nt).
 # Loopback only; every process is stopped by the harness by process group.
@@ -27,8 +28,10 @@ case $mode in
     "$BENCH/cost.sh" --proxy twemproxy --proxy rp-1t="$RP1" "$@" ;;
   migrate)
     exec "$ROOT/scripts/bench-migration.sh" ;;
+  cache)
+    exec "$ROOT/scripts/bench-cache.sh" ;;
   all)
     "$0" compare "$@"
     "$0" cost ;;
-  *) echo "usage: scripts/bench.sh compare|cost|migrate|all [harness options]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh compare|cost|migrate|cache|all [harness options]" >&2; exit 2 ;;
 esac

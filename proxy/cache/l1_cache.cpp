@@ -77,6 +77,10 @@ std::optional<std::string_view> L1Cache::lookup(ShardId shard, std::string_view 
   return node->value();
 }
 
+uint32_t L1Cache::frequency(ShardId shard, std::string_view key, std::string_view variant) const {
+  return sketch_.estimate(hashOf(shard, key, variant));
+}
+
 bool L1Cache::fillPending(ShardId shard, std::string_view key, std::string_view variant) const {
   const Node* node = findNode(shard, key, variant);
   return node != nullptr && node->fillSeq != 0;

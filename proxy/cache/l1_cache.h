@@ -104,6 +104,10 @@ class L1Cache {
   // True while a fill for exactly this variant is in flight (for single-flighting misses).
   bool fillPending(ShardId shard, std::string_view key, std::string_view variant) const;
 
+  // How often the variant was looked up lately (the admission sketch's estimate, lookups
+  // included): lets a caller skip the cost of a fill for a read seen only once.
+  uint32_t frequency(ShardId shard, std::string_view key, std::string_view variant) const;
+
   FillToken beginFill(ShardId shard, std::string_view key, std::string_view variant,
                       TimePoint now);
   // `ttl`: the key's remaining server TTL (kNoTtl if none); <= 0 means do not store.

@@ -6,8 +6,8 @@
 //   1. its key is counted for hot-key detection;
 //   2. lookup under (shard, key, command + arguments): a value whose write stamp is
 //      current answers at once (a hit); one with an older stamp is dropped;
-//   3. on a miss, if the key is admitted (admit: all, or in the hot set) and the shard's
-//      tracking is whole, a placeholder is made and `CLIENT CACHING yes`, `PTTL key`, then
+//   3. on a miss, if the key is admitted (admit: all, or in the hot set), was read before
+//      (the L1's frequency sketch) and the shard's tracking is whole, a placeholder is made and `CLIENT CACHING yes`, `PTTL key`, then
 //      the read go out on the client's connection to the shard, in that order: CACHING
 //      makes Redis track the key for the PTTL right after it, so any later change of the
 //      key, the read's value included, is invalidated;
@@ -33,7 +33,6 @@ namespace {
 constexpr uint64_t kCachingTag = 1ull << 63;  // reply to CLIENT CACHING yes for slot seq
 constexpr uint64_t kPttlTag = 1ull << 62;     // reply to PTTL for slot seq
 constexpr uint64_t kCopyTag = 1ull << 61;     // a hot-key copy's reply for slot seq
-constexpr uint64_t kIgnoreTag = kCachingTag | kPttlTag;  // SELECT around a copy read
 constexpr uint64_t kAuxTags = kCachingTag | kPttlTag | kCopyTag;
 constexpr std::string_view kCachingYes = "*3\r\n$6\r\nCLIENT\r\n$7\r\nCACHING\r\n$3\r\nyes\r\n";
 
@@ -103,8 +102,10 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   }
   wc.miss();
   wc.syncCells();
-  const cache::FillToken token =
-      wc.admits(key) && l1.shardCaching(slot) ? l1.beginFill(slot, key, variant_, now) : cache::FillToken{};
+  // A fill costs two more requests to the shard: worth it only for a read seen before
+  // (a hot key is, by definition).
+  const bool worthIt = wc.admits(key) && l1.shardCaching(slot) && l1.frequency(slot, key, variant_) >= 2;
+  const cache::FillToken token = worthIt ? l1.beginFill(slot, key, variant_, now) : cache::FillToken{};
   if (token.valid()) return sendFill(shard, index, requestBytes(frame), token, bucket, stamp);
   return spec.name == "get" && readCopy(index, key, shard);
 }
@@ -139,7 +140,6 @@ bool ClientSession::sendFill(uint32_t shard, uint32_t index, std::string_view by
 
 // Replies to CLIENT CACHING and PTTL (the read's own reply comes right after them).
 void ClientSession::cacheAuxReply(uint64_t tag, std::string_view frame) {
-  if ((tag & kIgnoreTag) == kIgnoreTag) return;
   if ((tag & kCopyTag) != 0) return copyReply(tag & ~kAuxTags, frame, false);
   const uint64_t seq = tag & ~kAuxTags;
   if (seq < headSeq_ || seq >= nextSeq_) return;  // the read already failed and left

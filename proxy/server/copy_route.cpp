@@ -1,8 +1,8 @@
 // ClientSession's side of hot-key replication (hot_key_replication; the copies themselves
 // are written and deleted by the CacheHub's replicator, see cache_hub.h):
 //   - a GET of a replicated key that the L1 cache does not answer goes, in turn, to its
-//     owner or to one of its copies (`SELECT <cluster.db>`, `GET __ringproxy:hot:<key>`,
-//     `SELECT 0` in one go on the client's connection to that shard); a missing copy (nil)
+//     owner or to one of its copies (`GET __ringproxy:hot:<key>` on the worker's connection
+//     to that shard's reserved database, cluster.db); a missing copy (nil)
 //     or a failed read falls back to the owner and asks the hub for a refill;
 //   - a write to a replicated key waits, unread, until the hub has deleted its copies, and
 //     tells the hub when it was answered, so no copy is refilled with a value older than it.
@@ -19,7 +19,6 @@ namespace proxy {
 
 namespace {
 constexpr uint64_t kCopyTag = 1ull << 61;
-constexpr uint64_t kIgnoreTag = (1ull << 63) | (1ull << 62);
 constexpr uint64_t kSeqMask = (1ull << 61) - 1;
 
 std::string commandFrame(std::initializer_list<std::string_view> args) {
@@ -43,21 +42,11 @@ bool ClientSession::readCopy(uint32_t index, std::string_view key, uint32_t owne
   Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
   s.shard = target;
   s.data.assign(key);  // for the fallback; replaced by the reply when it completes
-  pool::BackendConnection& conn = worker_.backend(target, id_);
-  const std::string db = std::to_string(cfg.cluster.db);
-  const std::string requests[] = {commandFrame({"SELECT", db}), commandFrame({"GET", copyKey(key)}),
-                                  commandFrame({"SELECT", "0"})};
-  const uint64_t tags[] = {seq | kIgnoreTag, seq | kCopyTag, seq | kIgnoreTag};
-  for (size_t i = 0; i < 3; ++i) {
-    if (conn.send(requests[i], this, tags[i])) {
-      // Not sent (overloaded or down): the owner answers instead, unless the copy read
-      // itself already went out and will fall back by itself.
-      if (i != 1) return true;
-      copyReply(seq, {}, true);
-      return true;
-    }
-    ++inflight_;
+  if (worker_.copyBackend(target).send(commandFrame({"GET", copyKey(key)}), this, seq | kCopyTag)) {
+    copyReply(seq, {}, true);  // not sent (overloaded or down): the owner answers instead
+    return true;
   }
+  ++inflight_;
   return true;
 }
 

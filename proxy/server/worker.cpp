@@ -84,6 +84,18 @@ std::unique_ptr<pool::BackendConnection> Worker::makeLink(uint32_t shard, uint32
   return link;
 }
 
+pool::BackendConnection& Worker::copyBackend(uint32_t shard) {
+  copyBackends_.resize(backends_.size());
+  auto& conn = copyBackends_[shard];
+  if (!conn) {
+    pool::BackendOptions o = backendOptions(*snapshot_.config, shard, tls_.backend);
+    o.db = snapshot_.config->cluster.db;
+    conn = std::make_unique<pool::BackendConnection>(*ioc_, o, countersFor(o.shardName, false), this);
+    conn->start();
+  }
+  return *conn;
+}
+
 Worker::ShardCounters* Worker::countersFor(const std::string& name, bool data) {
   auto& slot = counters_[data ? name : name + "\n(link)"];  // no shard name has a newline
   if (!slot) {
@@ -161,11 +173,15 @@ void Worker::checkShutdown(std::chrono::steady_clock::time_point deadline) {
     for (auto& conn : shard) conn->stop();
   }
   for (auto& conn : retiredBackends_) conn->stop();
+  for (auto& conn : copyBackends_) {
+    if (conn) conn->stop();
+  }
   for (auto& [ptr, s] : sessions_) s->close();
   dirty_.clear();
   dirtyBackends_.clear();
   sessions_.clear();
   backends_.clear();
+  copyBackends_.clear();
   retiredBackends_.clear();
   ioc_->stop();
 }
@@ -237,6 +253,8 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
     }
   }
   for (auto& left : backends_) retire(std::move(left));  // shards no longer in the list
+  retire(std::move(copyBackends_));                       // indices may have changed
+  copyBackends_.clear();
   backends_ = std::move(conns);
   shardCounters_ = std::move(counters);
   snapshot_ = std::move(next);

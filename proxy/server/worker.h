@@ -106,6 +106,9 @@ class Worker final : public pool::BatchHooks {
   // A dedicated connection to `shard` for one session (transactions, blocking commands,
   // pub/sub), already connecting. timeoutMs 0 = no request timeout.
   std::unique_ptr<pool::BackendConnection> makeLink(uint32_t shard, uint32_t timeoutMs);
+  // The connection for reading hot-key copies on `shard`: in the reserved database
+  // (cluster.db), made on first use, replaced with every snapshot.
+  pool::BackendConnection& copyBackend(uint32_t shard);
   const std::string& shardName(uint32_t shard) const;
   const CommandPolicy& policy() const { return policy_; }
   // The client listener's TLS context (null: plain RESP).
@@ -179,6 +182,7 @@ class Worker final : public pool::BatchHooks {
   TrackingSink trackingSink_{this};
   CacheHub* hub_ = nullptr;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]
+  std::vector<std::unique_ptr<pool::BackendConnection>> copyBackends_;           // [shard]
   // Connections of removed shards, closed once nothing is in flight on them.
   std::vector<std::unique_ptr<pool::BackendConnection>> retiredBackends_;
   bool retireCheck_ = false;
