@@ -17,19 +17,9 @@ ZIPF_SECONDS=${ZIPF_SECONDS:-12}
 BIN=$ROOT/build/ringproxy
 LOAD=$ROOT/build/tests/zipf_load
 [[ -x $BIN && -x $LOAD ]] || "$ROOT/scripts/build.sh" ringproxy zipf_load >/dev/null
-DIR=$(mktemp -d /tmp/rp-bench-cache.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SHARDS=()
-for i in 1 2 3; do
-  p=$(freeport); SHARDS+=("$p")
-  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$DIR" --enable-debug-command local \
-    --logfile "$DIR/r$i.log" & PIDS+=($!)
-done
-for p in "${SHARDS[@]}"; do until redis-cli -p "$p" ping >/dev/null 2>&1; do sleep 0.1; done; done
+source "$ROOT/scripts/bench-lib.sh"
+bench_init cache
+start_shards 3 --enable-debug-command local
 
 # start_proxy NAME EXTRA_YAML: a proxy on a fresh port; sets PORT_<NAME>, MPORT_<NAME>, PID_<NAME>.
 start_proxy() {

@@ -15,18 +15,10 @@ RATE=${RATE:-20000}
 GETS=${GETS:-200000}
 BIN=$ROOT/build/ringproxy
 [[ -x $BIN ]] || "$ROOT/scripts/build.sh" ringproxy >/dev/null
-DIR=$(mktemp -d /tmp/rp-bench-mig.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORTS=()
-for i in 1 2 3 4; do
-  p=$(freeport); PORTS+=("$p")
-  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$DIR" \
-    --logfile "$DIR/r$i.log" & PIDS+=($!)
-done
+source "$ROOT/scripts/bench-lib.sh"
+bench_init mig
+start_shards 4
+PORTS=("${SHARDS[@]}")
 PP=$(freeport); MP=$(freeport)
 shard() { echo "  - {name: s$1, address: 127.0.0.1:${PORTS[$(($1 - 1))]}}"; }
 write_config() {  # $1 = shard count, $2 = rate
@@ -45,7 +37,6 @@ wait_idle() {  # until the migration is over and the epoch reached $1
 }
 getbench() { redis-benchmark -p "$PP" -t get -r "$KEYS" -n "$GETS" -c 50 -P 1 --csv | tail -1; }
 
-for p in "${PORTS[@]}"; do until redis-cli -p "$p" ping >/dev/null 2>&1; do sleep 0.1; done; done
 write_config 3 0
 "$BIN" --config "$DIR/p.yaml" 2>"$DIR/proxy.log" & PIDS+=($!)
 until redis-cli -p "$PP" ping >/dev/null 2>&1; do sleep 0.1; done
