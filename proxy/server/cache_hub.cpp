@@ -88,6 +88,8 @@ struct CacheHub::Impl {
   std::unordered_map<std::string, int> writesInFlight;
   std::unordered_map<std::string, Clock::time_point> lastRefill;
   std::unordered_set<std::string> withCopies;
+  std::unordered_map<std::string, Clock::time_point> lastForced;
+  std::unordered_set<std::string> refillRequested;  // mu: readers' requests not run yet
   std::thread collector;
   std::thread replicator;
 
@@ -293,7 +295,18 @@ void CacheHub::Impl::run(Task& task) {
       }
       break;
     case Task::Refill:
-      for (const std::string& k : task.keys) refill(k, task.shard == "force");
+      for (const std::string& k : task.keys) {
+        const bool forced = task.shard == "force";
+        if (forced) {
+          std::lock_guard<std::mutex> lock(mu);
+          refillRequested.erase(k);
+        }
+        // Readers of a key that does not exist find no copy either: at most 10 a second.
+        auto& last = lastForced[k];
+        if (forced && Clock::now() - last < std::chrono::milliseconds(100)) continue;
+        if (forced) last = Clock::now();
+        refill(k, forced);
+      }
       break;
     case Task::Delete:
       for (const std::string& k : task.keys) deleteCopies(k);
@@ -393,6 +406,7 @@ void CacheHub::Impl::deleteCopies(const std::string& key) {
   }
   withCopies.erase(key);
   lastRefill.erase(key);
+  if (lastForced.size() > 4096) lastForced.clear();  // bounded: only a rate limit
 }
 
 CacheHub::CacheHub(std::vector<Worker*> workers, metrics::CacheStats& stats)
@@ -458,6 +472,13 @@ void CacheHub::beginWrite(std::vector<std::string> keys, Worker* worker, std::fu
 
 void CacheHub::endWrite(std::vector<std::string> keys) { impl_->enqueue({Impl::Task::EndWrite, std::move(keys)}); }
 
-void CacheHub::requestRefill(std::string key) { impl_->enqueue({Impl::Task::Refill, {std::move(key)}, "force"}); }
+void CacheHub::requestRefill(std::string key) {
+  {
+    // One queued request per key: every reader of a missing copy asks.
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (!impl_->refillRequested.insert(key).second) return;
+  }
+  impl_->enqueue({Impl::Task::Refill, {std::move(key)}, "force"});
+}
 
 }  // namespace proxy

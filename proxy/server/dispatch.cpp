@@ -380,7 +380,7 @@ void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::
   info.tcpPort = ps.port;
   info.version = "0.1.0";
   if (ps.migration != nullptr) info.migrationLines = ps.migration->info();
-  if (ps.cacheInfo) info.cacheLines = ps.cacheInfo();
+  if (ps.cacheInfo) info.cacheLines = ps.cacheInfo(*worker_.snapshot().config);
   if (ps.hotkeyInfo) info.hotkeyLines = ps.hotkeyInfo();
   if (spec.name == "info") {
     info.totalCommands = ps.totalCommands();

@@ -51,7 +51,7 @@ struct Server::Impl {
   std::unique_ptr<ConfigReloader> reloader;
 
   void startWorkers(RoutingSnapshot snap);
-  std::string cacheInfo() const;
+  std::string cacheInfo(const config::ProxyConfig& cfg) const;
   void publish(RoutingSnapshot snap, std::function<void()> applied);
   void startListener();
   void startMetrics();
@@ -91,15 +91,14 @@ void Server::Impl::startWorkers(RoutingSnapshot snap) {
   for (auto& w : workers) raw.push_back(w.get());
   hub = std::make_unique<CacheHub>(raw, cacheStats);
   for (auto& w : workers) w->setCacheHub(hub.get());
-  stats.cacheInfo = [this] { return cacheInfo(); };
+  stats.cacheInfo = [this](const config::ProxyConfig& cfg) { return cacheInfo(cfg); };
   stats.hotkeyInfo = [this] { return cacheStats.info(); };
   for (auto& w : workers) w->start();
   hub->apply(snap);
 }
 
 // INFO's Cache section; reads the workers' cells and the hub's atomics only.
-std::string Server::Impl::cacheInfo() const {
-  const config::ProxyConfig& cfg = *config;
+std::string Server::Impl::cacheInfo(const config::ProxyConfig& cfg) const {
   uint64_t hits = 0, misses = 0, evictions = 0;
   int64_t bytes = 0, entries = 0;
   for (const auto& w : workers) {

@@ -45,7 +45,8 @@ struct ProcessStats {
   std::function<uint64_t()> totalCommands;
   std::atomic<uint64_t> totalConnections{0};
   const metrics::MigrationStats* migration = nullptr;  // INFO's Migration section
-  std::function<std::string()> cacheInfo;    // INFO's Cache section (empty: cache off)
+  // INFO's Cache section for the config the asking worker runs with.
+  std::function<std::string(const config::ProxyConfig&)> cacheInfo;
   std::function<std::string()> hotkeyInfo;  // INFO's Hotkeys section
 };
 
