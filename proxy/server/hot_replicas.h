@@ -1,5 +1,5 @@
 // Where the copies of a hot key live (hot_key_replication, design §6): rendezvous hashing
-// of (key, shard name) over the ring's shards with weight > 0, the key's owner excluded.
+// (FNV-1a then fmix64) of (key, shard name) over the ring's shards with weight > 0, the key's owner excluded.
 // Pure; the same answer on every worker and in the CacheHub for the same ring.
 // Called by: ClientSession (spreading reads), CacheHub (writing and deleting copies).
 #pragma once
@@ -37,6 +37,13 @@ inline std::vector<uint32_t> replicaShards(const routing::HashRing& ring, std::s
     mix(key);
     mix(std::string_view("\0", 1));
     mix(shards[s].name);
+    // MurmurHash3's fmix64: FNV-1a's last byte barely moves the high bits, and names
+    // like s1, s2, s3 differ only there; without it copies pile up on some shards.
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     scored.emplace_back(h, s);
   }
   std::sort(scored.begin(), scored.end());
