@@ -58,6 +58,7 @@ struct CacheHub::Impl {
   std::unordered_map<std::string, int> writesInFlight;
   std::unordered_map<std::string, Clock::time_point> lastRefill;
   std::unordered_set<std::string> withCopies;
+  std::map<std::string, std::unordered_set<std::string>> undeleted;  // shard -> keys whose copy DEL failed
   std::unordered_map<std::string, Clock::time_point> lastForced;
   std::unordered_set<std::string> refillRequested;  // mu: readers' requests not run yet
   std::thread collector;
@@ -88,6 +89,7 @@ struct CacheHub::Impl {
   void run(Task& task);
   void refill(const std::string& key, bool force);
   void deleteCopies(const std::string& key);
+  void retryUndeleted();
   Link* linkTo(const std::string& shard, const RoutingSnapshot& s);
   bool tracked(Link& link, const std::string& shard);
 };

@@ -213,16 +213,14 @@ void ClientSession::noteWrites(const cmd::CommandSpec& spec) {
   pendingWrites_.clear();
   if (!worker_.cache().enabled() || spec.has(cmd::ReadOnly)) return;
   if (spec.name == "exec") {
-    pendingWrites_.swap(txnWrites_);
+    pendingWrites_ = txn_.writes;  // a copy: EXEC may pass through here again (barriers)
   } else if (spec.name == "flushdb" || spec.name == "flushall") {
     pendingWrites_.push_back(kAllBuckets);
-  } else if (spec.name == "discard") {
-    txnWrites_.clear();
   } else {
     keyIndex_.clear();
     if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) return;
     for (size_t i : keyIndex_) pendingWrites_.push_back(cache::WriteStamps::bucketOf(parser_.arg(i)));
-    if (txn_.multi) txnWrites_.insert(txnWrites_.end(), pendingWrites_.begin(), pendingWrites_.end());
+    if (txn_.multi) txn_.writes.insert(txn_.writes.end(), pendingWrites_.begin(), pendingWrites_.end());
   }
   std::vector<uint32_t> now = pendingWrites_;
   bumpWrites(now);

@@ -204,6 +204,8 @@ class ClientSession final : public pool::ReplySink,
     bool pinned = false;     // the link carries this transaction (after WATCH or a keyed command)
     bool multiSent = false;  // the shard has seen MULTI
     std::vector<std::string> buffered;  // keyless commands before pinning (answered +QUEUED)
+    std::vector<uint32_t> writes;         // stamps of keys the queued commands write (cache)
+    std::vector<std::string> copyKeys;    // replicated hot keys they write (copy gate)
   };
   void protocolError();
   uint64_t reserveSlot(uint32_t commandIndex);
@@ -256,7 +258,6 @@ class ClientSession final : public pool::ReplySink,
   std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed
   std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
   std::vector<uint32_t> pendingWrites_;  // noteWrites -> the next reserved slot
-  std::vector<uint32_t> txnWrites_;      // written keys queued in MULTI, bumped at EXEC
   std::string variant_;                  // scratch: the cache variant of a read
   std::string fillValue_;                // scratch: stamp + reply for completeFill
   std::vector<char> mgetHit_;            // per MGET key: answered from cache

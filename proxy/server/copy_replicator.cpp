@@ -15,12 +15,37 @@ void CacheHub::Impl::replicateLoop() {
     Task task;
     {
       std::unique_lock<std::mutex> lock(mu);
-      tasksCv.wait(lock, [this] { return stopping || !tasks.empty(); });
+      // Copies a shard could not delete are retried every half second.
+      const auto retry = undeleted.empty() ? std::chrono::hours(1) : std::chrono::milliseconds(500);
+      tasksCv.wait_for(lock, retry, [this] { return stopping || !tasks.empty(); });
       if (stopping) return;
+      if (tasks.empty()) {
+        lock.unlock();
+        retryUndeleted();
+        continue;
+      }
       task = std::move(tasks.front());
       tasks.pop_front();
     }
     run(task);
+  }
+}
+
+// A copy a shard did not delete (unreachable) must go as soon as it can be reached: a
+// reader reaching that shard first could read it (bounded by ttl_ms in the worst case).
+void CacheHub::Impl::retryUndeleted() {
+  const RoutingSnapshot s = current();
+  for (auto it = undeleted.begin(); it != undeleted.end();) {
+    Link* l = linkTo(it->first, s);
+    std::vector<mig::Argv> dels{{"SELECT", std::to_string(s.config->cluster.db)}};
+    for (const std::string& key : it->second) dels.push_back({"DEL", copyKey(key)});
+    dels.push_back({"SELECT", "0"});
+    if (l == nullptr || l->link.pipeline(dels).empty()) {
+      if (l != nullptr) l->link.reset();
+      ++it;
+      continue;
+    }
+    it = undeleted.erase(it);
   }
 }
 
@@ -145,9 +170,15 @@ void CacheHub::Impl::deleteCopies(const std::string& key) {
   const RoutingSnapshot s = current();
   for (const auto& shard : s.config->shards) {
     Link* l = linkTo(shard.name, s);
-    if (l == nullptr) continue;
-    auto del = l->link.pipeline({{"SELECT", std::to_string(s.config->cluster.db)}, {"DEL", copyKey(key)}, {"SELECT", "0"}});
-    if (del.empty()) l->link.reset();
+    auto del = l == nullptr ? std::vector<mig::ReplyPtr>()
+                            : l->link.pipeline({{"SELECT", std::to_string(s.config->cluster.db)},
+                                                {"DEL", copyKey(key)}, {"SELECT", "0"}});
+    if (!del.empty()) continue;
+    if (l != nullptr) l->link.reset();
+    if (undeleted.size() < 1024 || undeleted.count(shard.name) > 0) {
+      auto& keys = undeleted[shard.name];
+      if (keys.size() < 100000) keys.insert(key);  // bounded; past it ttl_ms bounds them
+    }
   }
   withCopies.erase(key);
   lastRefill.erase(key);

@@ -5,7 +5,8 @@
 //     to that shard's reserved database, cluster.db); a missing copy (nil)
 //     or a failed read falls back to the owner and asks the hub for a refill;
 //   - a write to a replicated key waits, unread, until the hub has deleted its copies, and
-//     tells the hub when it was answered, so no copy is refilled with a value older than it.
+//     tells the hub when it was answered, so no copy is refilled with a value older than it;
+//     inside MULTI the keys of queued writes are collected and EXEC is what waits.
 #include "proxy/cache/write_stamps.h"
 #include "proxy/command/command_table.h"
 #include "proxy/errors.h"
@@ -79,11 +80,21 @@ bool ClientSession::copyGate(const cmd::CommandSpec& spec) {
   if (hot == nullptr || hot->replicated.empty() || worker_.cacheHub() == nullptr || spec.has(cmd::ReadOnly)) {
     return true;
   }
-  keyIndex_.clear();
-  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) return true;
   copyKeys_.clear();
-  for (size_t i : keyIndex_) {
-    if (hot->isReplicated(parser_.arg(i))) copyKeys_.emplace_back(parser_.arg(i));
+  if (spec.name == "exec") {
+    // The queued writes run now: their copies go before EXEC is sent (a queued command
+    // is only answered QUEUED, so it cannot hold the gate itself).
+    copyKeys_ = txn_.copyKeys;  // a copy: EXEC may pass through here again (barriers)
+  } else {
+    keyIndex_.clear();
+    if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) return true;
+    for (size_t i : keyIndex_) {
+      if (hot->isReplicated(parser_.arg(i))) copyKeys_.emplace_back(parser_.arg(i));
+    }
+    if (txn_.multi) {
+      txn_.copyKeys.insert(txn_.copyKeys.end(), copyKeys_.begin(), copyKeys_.end());
+      copyKeys_.clear();
+    }
   }
   if (copyKeys_.empty()) return true;
   copyWaiting_ = true;

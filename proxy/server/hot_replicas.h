@@ -5,6 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,8 +19,25 @@ namespace proxy {
 
 inline constexpr std::string_view kCopyPrefix = "__ringproxy:hot:";
 
+// Each process writes and reads only its own copies: another proxy instance's write gate
+// (beginWrite/endWrite) cannot protect copies it does not know, and one instance's refill
+// must not put back a value that another instance's acknowledged write replaced. Copies
+// of an instance that stops expire after hot_key_replication.ttl_ms.
+inline const std::string& copyInstanceTag() {
+  static const std::string tag = [] {
+    std::random_device random;
+    char text[17];
+    std::snprintf(text, sizeof text, "%08x%08x", random(), random());
+    return std::string(text);
+  }();
+  return tag;
+}
+
+// "__ringproxy:hot:<instance tag>:<key>".
 inline std::string copyKey(std::string_view key) {
   std::string k(kCopyPrefix);
+  k.append(copyInstanceTag());
+  k += ':';
   k.append(key);
   return k;
 }

@@ -56,7 +56,12 @@ TEST_CASE("replicas: the choice depends only on the key and the shard names", "[
   // part of the contract between proxy versions running side by side, since a reader
   // must find the copies another instance wrote.
   CHECK(proxy::replicaShards(*one, "hot", 0, 3) == std::vector<uint32_t>{3, 2, 1});
-  CHECK(proxy::copyKey("hot") == "__ringproxy:hot:hot");
+  // Copies are per instance: "__ringproxy:hot:<16 hex digits>:<key>", the same all along.
+  const std::string name = proxy::copyKey("hot");
+  REQUIRE(name.size() == std::string("__ringproxy:hot:").size() + 16 + 4);
+  CHECK(name.rfind("__ringproxy:hot:", 0) == 0);
+  CHECK(name.substr(name.size() - 4) == ":hot");
+  CHECK(proxy::copyKey("hot") == name);
 }
 
 TEST_CASE("replicas: copies spread evenly over the shards", "[replicas]") {
