@@ -100,8 +100,9 @@ inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
      "Bytes the L1 cache holds (values, keys and bookkeeping), all workers."},
     {"ringproxy_cache_entries", Kind::Gauge, "", "Values the L1 cache holds, all workers."},
     {"ringproxy_cache_flushes_total", Kind::Counter, "shard,reason",
-     "Times a shard's whole L1 content was dropped, by reason (invalidation = a null "
-     "invalidation after FLUSHALL/FLUSHDB, subscriber_lost, connection_lost, ring_change)."},
+     "Times a shard's whole L1 content was dropped, counted once per worker partition, by "
+     "reason (invalidation = a null invalidation after FLUSHALL/FLUSHDB, subscriber_lost, "
+     "connection_lost, ring_change)."},
     {"ringproxy_hot_keys", Kind::Gauge, "", "Keys in the published hot set."},
     {"ringproxy_hot_key_rate", Kind::Gauge, "key",
      "Requests per second of each hot key (only with hot_keys.export_key_names: key names "
