@@ -31,6 +31,12 @@ void keepRestartOnly(const ProxyConfig& running, ReloadPlan& plan) {
     plan.notes.push_back("cluster: changed; needs a restart");
     e.cluster = running.cluster;
   }
+  // The file passed validation with both settings, but the running membership stays.
+  if (e.backend.autoEject.enabled && e.cluster.enabled) {
+    plan.notes.push_back("backend.auto_eject: needs cluster.enabled: false, which applies only after a "
+                         "restart; auto_eject stays off");
+    e.backend.autoEject.enabled = false;
+  }
   const routing::RingOptions& a = e.ring;
   const routing::RingOptions& b = running.ring;
   if (a.distribution != b.distribution || a.hash != b.hash || a.hashTag != b.hashTag ||

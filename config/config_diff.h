@@ -8,6 +8,8 @@
 //   - everything else applies live: limits, commands, auth, backend settings and
 //     credentials, log level, cache, hot_keys, hot_key_replication, and a shard's
 //     address (keys follow names, not addresses).
+//   - backend.auto_eject applies live, except that turning it on needs cluster.enabled:
+//     false in the running config (cluster is restart-only): until then it stays off.
 #pragma once
 
 #include <string>

@@ -38,6 +38,9 @@ constexpr IntRule kClusterDb{1, 1'000'000};
 constexpr IntRule kHeartbeatMs{50, 60'000};
 constexpr IntRule kMemberTtlMs{100, 600'000};
 constexpr IntRule kKeysPerSecond{0, 100'000'000};
+constexpr IntRule kFailureLimit{1, 100};
+constexpr IntRule kRetryMs{100, 3'600'000};
+constexpr IntRule kProbeIntervalMs{50, 60'000};
 constexpr ByteRule kBytes{};
 // 16M points x 16 bytes = 256MiB per ring version, and two versions coexist on reload.
 constexpr uint64_t kMaxRingPoints = 1ull << 24;
@@ -169,6 +172,13 @@ void readTls(const Section& s, TlsConfig& out, bool listener) {
   }
 }
 
+void readAutoEject(const Section& s, AutoEjectConfig& out) {
+  readBool(s, "enabled", out.enabled);
+  readUint32(s, "failure_limit", kFailureLimit, out.failureLimit);
+  readUint32(s, "retry_ms", kRetryMs, out.retryMs);
+  readUint32(s, "probe_interval_ms", kProbeIntervalMs, out.probeIntervalMs);
+}
+
 void readBackend(const Section& s, BackendConfig& out) {
   readCredentials(s, out.credentials);
   readUint32(s, "connections", kConnections, out.connections);
@@ -179,6 +189,9 @@ void readBackend(const Section& s, BackendConfig& out) {
   readTls(Section(s.errors(), s.find("tls"), s.pathOf("tls"),
                   {"enabled", "cert_file", "key_file", "ca_file", "verify", "server_name"}),
           out.tls, false);
+  readAutoEject(Section(s.errors(), s.find("auto_eject"), s.pathOf("auto_eject"),
+                        {"enabled", "failure_limit", "retry_ms", "probe_interval_ms"}),
+                out.autoEject);
 }
 
 void readLimits(const Section& s, LimitsConfig& out) {
@@ -324,6 +337,20 @@ void checkAcrossFields(ErrorList& errors, const ProxyConfig& cfg,
     }
   }
   checkCacheAcrossFields(errors, cfg, totalWeight);  // cache vs backend.tls, replicas vs shards
+  if (cfg.backend.autoEject.enabled) {
+    // Each instance probes on its own: several would eject and return a shard at different
+    // moments and route its keys to different shards meanwhile. Turning the membership
+    // off says "one instance" (or that the operator accepts the difference).
+    if (cfg.cluster.enabled) {
+      errors.add("backend.auto_eject.enabled",
+                 "needs cluster.enabled: false (each proxy instance ejects shards on its own, so "
+                 "several instances would route an ejected shard's keys differently)");
+    }
+    if (cfg.backend.tls.enabled) {
+      errors.add("backend.auto_eject.enabled",
+                 "cannot be used with backend.tls (the probes use hiredis 0.14, which has no TLS)");
+    }
+  }
 }
 
 // A list of command names ("keys", "config|set"); each must name a Redis 7.0 command.
@@ -391,7 +418,7 @@ void readConfig(ErrorList& errors, const YamlNode& root, ProxyConfig& cfg) {
       cfg.ring);
   readBackend(Section(errors, top.find("backend"), "backend",
                       {"connections", "connect_timeout_ms", "timeout_ms", "max_pending",
-                       "max_buffer_bytes", "username", "password", "tls"}),
+                       "max_buffer_bytes", "username", "password", "tls", "auto_eject"}),
               cfg.backend);
   readLimits(Section(errors, top.find("limits"), "limits",
                      {"max_clients", "client_max_pending", "client_max_output_bytes",

@@ -70,6 +70,17 @@ struct TlsConfig {
   std::string serverName;  // backend: the name certificates must carry; empty = shard host
 };
 
+// Twemproxy's auto_eject_hosts: a shard that fails `failureLimit` PINGs in a row is taken
+// out of routing (its keys go to the other shards, by the ring without it) until it
+// answers a PING again, tried `retryMs` after the ejection. Routing only, never a data
+// move: fine for a cache, data loss for a store. Off by default (proxy/server/shard_prober.h).
+struct AutoEjectConfig {
+  bool enabled = false;
+  uint32_t failureLimit = 2;       // consecutive failed probes before a shard is ejected
+  uint32_t retryMs = 30000;        // an ejected shard is probed again after this long
+  uint32_t probeIntervalMs = 500;  // each shard is probed this often
+};
+
 struct BackendConfig {
   uint32_t connections = 1;          // per worker, per shard
   uint32_t connectTimeoutMs = 1000;
@@ -78,6 +89,7 @@ struct BackendConfig {
   uint64_t maxBufferBytes = 64ull << 20;  // unsent bytes per backend connection
   Credentials credentials;                // backend.username / backend.password
   TlsConfig tls;
+  AutoEjectConfig autoEject;              // backend.auto_eject
 };
 
 struct LimitsConfig {

@@ -24,6 +24,13 @@ constexpr uint32_t kMaxTimeoutMs = 3'600'000;  // backend.timeout_ms ceiling
 constexpr uint32_t kMaxConnectTimeoutMs = 600'000;
 constexpr uint32_t kMaxConnections = 256;
 constexpr uint32_t kMaxClients = 10'000'000;
+// backend.auto_eject's ranges, and nutcracker's defaults for the two settings it maps.
+constexpr uint64_t kMinFailureLimit = 1;
+constexpr uint64_t kMaxFailureLimit = 100;
+constexpr uint64_t kMinRetryMs = 100;
+constexpr uint64_t kMaxRetryMs = 3'600'000;
+constexpr uint64_t kNutcrackerFailureLimit = 2;   // CONF_DEFAULT_SERVER_FAILURE_LIMIT
+constexpr uint64_t kNutcrackerRetryMs = 30'000;   // CONF_DEFAULT_SERVER_RETRY_TIMEOUT
 
 struct Server {
   std::string name;     // the ketama identity, as nutcracker derives it
@@ -38,6 +45,9 @@ struct Pool {
   std::optional<uint32_t> timeoutMs;
   std::optional<uint32_t> connections;
   std::optional<uint32_t> maxClients;
+  bool autoEject = false;                  // auto_eject_hosts: true -> backend.auto_eject
+  std::optional<uint64_t> failureLimit;    // server_failure_limit, as written
+  std::optional<uint64_t> retryMs;         // server_retry_timeout, as written
   std::vector<Server> servers;
 };
 
@@ -117,6 +127,7 @@ class PoolReader {
   void readBool(const std::string& key, const std::string& text);
   void readServers(const YamlNode& value, Pool& pool);
   void readServer(const std::string& path, const std::string& line, Pool& pool);
+  void mapAutoEject(Pool& pool);
   const std::string* scalarOf(const YamlNode& value);
 
   void warn(const std::string& key, const std::string& message) {
@@ -129,6 +140,7 @@ class PoolReader {
 
   std::string poolName_;
   ImportResult& result_;
+  bool seenAutoEject_ = false;
   bool seenRedis_ = false;
   bool seenTimeout_ = false;
 };
@@ -164,7 +176,41 @@ bool PoolReader::read(const YamlNode& node, Pool& pool) {
          "not set: nutcracker waits forever for a shard's reply; ringproxy fails "
          "a request after backend.timeout_ms (its default, 2000 ms, is used)");
   }
+  mapAutoEject(pool);
   return result_.errors.size() == errorsBefore;
+}
+
+// auto_eject_hosts: true becomes backend.auto_eject with nutcracker's failure limit and
+// retry timeout (its defaults when unset), plus cluster.enabled: false: nutcracker
+// instances eject on their own too, and ringproxy refuses auto_eject beside its
+// membership records.
+void PoolReader::mapAutoEject(Pool& pool) {
+  if (!pool.autoEject) {
+    if (seenAutoEject_) warn("auto_eject_hosts", "false is ringproxy's default too (backend.auto_eject off)");
+    for (auto [key, value] : {std::pair{"server_failure_limit", pool.failureLimit},
+                              std::pair{"server_retry_timeout", pool.retryMs}}) {
+      if (value) warn(key, "only matters with auto_eject_hosts: true (dropped)");
+    }
+    return;
+  }
+  warn("auto_eject_hosts",
+       "mapped to backend.auto_eject, with cluster.enabled: false (each instance ejects on its own, as "
+       "nutcracker instances do). Ejecting re-hashes a live shard's keys: fine for a cache, data loss "
+       "for a store. Unlike nutcracker, ringproxy PINGs each shard every probe_interval_ms (500) instead "
+       "of counting failed requests, moves only the ejected shard's keys, and takes it back once it "
+       "answers a PING after retry_ms");
+  const auto clamp = [this](const char* key, std::optional<uint64_t>& value, uint64_t fallback, uint64_t lo,
+                            uint64_t hi, const char* field) {
+    if (!value) value = fallback;
+    if (*value >= lo && *value <= hi) return;
+    const uint64_t kept = std::clamp(*value, lo, hi);
+    warn(key, std::to_string(*value) + " is outside backend.auto_eject." + field + "'s range (" +
+                  std::to_string(lo) + ".." + std::to_string(hi) + "); " + std::to_string(kept) + " is used");
+    value = kept;
+  };
+  clamp("server_failure_limit", pool.failureLimit, kNutcrackerFailureLimit, kMinFailureLimit, kMaxFailureLimit,
+        "failure_limit");
+  clamp("server_retry_timeout", pool.retryMs, kNutcrackerRetryMs, kMinRetryMs, kMaxRetryMs, "retry_ms");
 }
 
 const std::string* PoolReader::scalarOf(const YamlNode& value) {
@@ -186,6 +232,11 @@ void PoolReader::readKey(const YamlNode& value, Pool& pool) {
       key == "server_connections" || key == "server_retry_timeout" ||
       key == "server_failure_limit") {
     return readNumber(key, *text, pool);
+  }
+  if (key == "auto_eject_hosts" && (*text == "true" || *text == "false")) {
+    seenAutoEject_ = true;
+    pool.autoEject = *text == "true";
+    return;  // reported with its two settings once the whole pool is read (mapAutoEject)
   }
   if (key == "redis" || key == "preconnect" || key == "auto_eject_hosts" || key == "tcpkeepalive") {
     return readBool(key, *text);
@@ -295,8 +346,10 @@ void PoolReader::readNumber(const std::string& key, const std::string& text, Poo
     } else {
       warn(key, "0 is the only database ringproxy uses (dropped)");
     }
+  } else if (key == "server_failure_limit") {
+    pool.failureLimit = n;  // mapped or dropped once auto_eject_hosts is known
   } else {
-    warn(key, "only matters with auto_eject_hosts, which ringproxy does not do (dropped)");
+    pool.retryMs = n;
   }
 }
 
@@ -313,10 +366,6 @@ void PoolReader::readBool(const std::string& key, const std::string& text) {
   } else if (key == "preconnect") {
     warn(key, on ? "ringproxy always connects to every shard at start-up (dropped)"
                  : "ringproxy connects to every shard at start-up anyway (dropped)");
-  } else if (key == "auto_eject_hosts") {
-    warn(key, on ? "not supported: ringproxy never ejects a shard; while one is down its keys "
-                   "get errors instead of moving to the other shards (dropped)"
-                 : "false is ringproxy's behaviour too: shards are never ejected (dropped)");
   } else {
     warn(key, "not configurable in ringproxy (dropped)");
   }
@@ -391,7 +440,7 @@ std::string renderYaml(const std::string& poolName, const Pool& pool) {
     << "  distribution: ketama\n"
     << "  hash: " << pool.hash << "\n"
     << "  hash_tag: " << quoted(pool.hashTag) << "\n";
-  if (pool.connections || pool.timeoutMs) {
+  if (pool.connections || pool.timeoutMs || pool.autoEject) {
     y << "backend:\n";
     if (pool.connections) y << "  connections: " << *pool.connections << "\n";
     if (pool.timeoutMs) {
@@ -399,8 +448,20 @@ std::string renderYaml(const std::string& poolName, const Pool& pool) {
       y << "  connect_timeout_ms: " << std::min(*pool.timeoutMs, kMaxConnectTimeoutMs) << "\n"
         << "  timeout_ms: " << *pool.timeoutMs << "\n";
     }
+    if (pool.autoEject) {
+      y << "  # auto_eject_hosts: a shard that stops answering is ejected (its keys go to the\n"
+        << "  # other shards). Ejecting re-hashes a live shard's keys: data loss for a store.\n"
+        << "  auto_eject:\n"
+        << "    enabled: true\n"
+        << "    failure_limit: " << pool.failureLimit.value_or(kNutcrackerFailureLimit) << "\n"
+        << "    retry_ms: " << pool.retryMs.value_or(kNutcrackerRetryMs) << "\n";
+    }
   }
   if (pool.maxClients) y << "limits:\n  max_clients: " << *pool.maxClients << "\n";
+  if (pool.autoEject) {
+    y << "# auto_eject needs it off: every instance ejects on its own, as nutcracker's do.\n"
+      << "cluster:\n  enabled: false\n";
+  }
   y << "shards:\n";
   for (const Server& s : pool.servers) {
     y << "  - name: " << quoted(s.name) << "\n"

@@ -448,6 +448,13 @@ void BackendConnection::updateOptions(const BackendOptions& options) {
   }
 }
 
+void BackendConnection::retryNow() {
+  Impl& d = *impl_;
+  if (d.state != Impl::State::Backoff) return;
+  d.backoff = kMinBackoff;
+  d.connect();  // re-arms retryTimer, which cancels the backoff wait
+}
+
 bool BackendConnection::sendUntracked(std::string_view frame) {
   Impl& d = *impl_;
   if (d.state == Impl::State::Backoff || d.state == Impl::State::Stopped || d.state == Impl::State::Idle) {

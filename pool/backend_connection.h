@@ -107,6 +107,9 @@ class BackendConnection {
   // A reloaded config: timeouts and caps apply to new requests; a new address or new
   // credentials reconnect (requests in flight then fail as "connection lost").
   void updateOptions(const BackendOptions& options);
+  // Waiting out a reconnect backoff: connect now, backoff from its minimum again (a shard
+  // auto_eject took back answers probes, so its keys are about to come here). Else nothing.
+  void retryNow();
   // Writes the queued bytes now (called by the owner at the end of a batch).
   void flush();
   bool isUp() const;

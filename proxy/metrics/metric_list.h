@@ -46,6 +46,8 @@ enum MetricId : unsigned {
   kHotKeys,
   kHotKeyRate,
   kHotKeyReplicas,
+  kBackendEjected,
+  kBackendEjections,
   kMetricCount
 };
 
@@ -109,6 +111,11 @@ inline constexpr std::array<MetricDef, kMetricCount> kMetrics{{
      "as label values)."},
     {"ringproxy_hot_key_replicas", Kind::Gauge, "",
      "Copies of hot keys the proxy keeps on other shards (hot_key_replication)."},
+    {"ringproxy_backend_ejected", Kind::Gauge, "shard",
+     "1 while backend.auto_eject has taken the shard out of routing (its keys go to the other "
+     "shards), else 0."},
+    {"ringproxy_backend_ejections_total", Kind::Counter, "shard",
+     "Times backend.auto_eject took the shard out of routing."},
 }};
 
 inline constexpr std::array<std::string_view, 4> kFlushReasons{"invalidation", "subscriber_lost",

@@ -210,6 +210,26 @@ void MetricsCollector::collectCache(std::vector<MetricFamily>& out) const {
   out.push_back(std::move(rates));
 }
 
+void MetricsCollector::collectEjection(std::vector<MetricFamily>& out) const {
+  MetricFamily ejected = family(kBackendEjected);
+  MetricFamily ejections = family(kBackendEjections);
+  const ShardDirectory& directory = ShardDirectory::instance();
+  for (size_t s = 0; s < directory.size(); ++s) {
+    ClientMetric g;
+    ClientMetric c;
+    g.label.push_back({"shard", directory.name(s)});
+    c.label.push_back({"shard", directory.name(s)});
+    if (eject_ != nullptr) {
+      g.gauge.value = eject_->ejected[s].load(std::memory_order_relaxed);
+      c.counter.value = static_cast<double>(eject_->ejections[s].load(std::memory_order_relaxed));
+    }
+    ejected.metric.push_back(std::move(g));
+    ejections.metric.push_back(std::move(c));
+  }
+  out.push_back(std::move(ejected));
+  out.push_back(std::move(ejections));
+}
+
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   std::vector<MetricFamily> out;
   collectRequests(out);
@@ -218,6 +238,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   collectReloads(out);
   collectMigration(out);
   collectCache(out);
+  collectEjection(out);
   return out;
 }
 

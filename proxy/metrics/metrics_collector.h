@@ -9,6 +9,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "proxy/metrics/eject_stats.h"
 #include "proxy/metrics/worker_cells.h"
 
 namespace metrics {
@@ -20,6 +21,8 @@ class MetricsCollector : public prometheus::Collectable {
                    const ReloadStats* reloads = nullptr, const MigrationStats* migration = nullptr,
                    const CacheStats* cache = nullptr);
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // backend.auto_eject's per-shard gauge and counter (zeros when never set).
+  void setEjectStats(const EjectStats* eject) { eject_ = eject; }
 
  private:
   prometheus::MetricFamily family(MetricId id) const;
@@ -30,12 +33,14 @@ class MetricsCollector : public prometheus::Collectable {
   void collectReloads(std::vector<prometheus::MetricFamily>& out) const;
   void collectMigration(std::vector<prometheus::MetricFamily>& out) const;
   void collectCache(std::vector<prometheus::MetricFamily>& out) const;
+  void collectEjection(std::vector<prometheus::MetricFamily>& out) const;
 
   std::vector<std::string> commandNames_;
   std::vector<const WorkerCells*> workers_;
   const ReloadStats* reloads_;
   const MigrationStats* migration_;
   const CacheStats* cache_;
+  const EjectStats* eject_ = nullptr;
 };
 
 }  // namespace metrics

@@ -144,7 +144,8 @@ void CacheHub::Impl::collectOnce(const RoutingSnapshot& s) {
   auto set = std::make_shared<HotSet>();
   set->ranked = cache::mergeHotKeys(tops, cfg.hotKeys.minRate, seconds, cfg.hotKeys.topK);
   for (const cache::HotKey& k : set->ranked) set->keys.insert(k.key);
-  publish(std::move(set), cfg, s.previous != nullptr);
+  // Keys moving between shards (a migration, or a shard auto_eject took out): no copies.
+  publish(std::move(set), cfg, s.previous != nullptr || s.ejectedRing != nullptr);
 }
 
 // Every worker gets the set; copies follow it (step 1, 2 and the end of step 4).

@@ -9,10 +9,11 @@
 //
 // Hot-key copies (hot_key_replication), all done by the one replicator thread, so a
 // copy's writes and deletes never race each other:
-//   1. a key enters the replicated set (hot, replicas > 0, no migration running): its
-//      value is read from its owner with DUMP on a tracked connection (so a foreign write
-//      invalidates it) and RESTOREd as __ringproxy:hot:<key> with ttl_ms (bounded by the
-//      key's own PTTL) into the reserved database (cluster.db) of `replicas` other shards:
+//   1. a key enters the replicated set (hot, replicas > 0, no migration running and no
+//      shard ejected by backend.auto_eject): its value is read from its owner with DUMP
+//      on a tracked connection (so a foreign write invalidates it) and RESTOREd as
+//      __ringproxy:hot:<key> with ttl_ms (bounded by the key's own PTTL) into the
+//      reserved database (cluster.db) of `replicas` other shards:
 //      invisible to SCAN, KEYS, DBSIZE and FLUSHDB of db 0, and to the rebalancer;
 //   2. refreshed every ttl_ms / 2 while hot, and at once when a reader found a copy missing;
 //   3. a write through any worker first asks beginWrite: the copies are deleted and no

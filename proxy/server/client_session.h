@@ -41,6 +41,7 @@ struct CommandSpec;
 namespace proxy {
 
 class Worker;
+struct RoutingSnapshot;
 
 class ClientSession final : public pool::ReplySink,
                             public FanoutTarget,
@@ -64,6 +65,9 @@ class ClientSession final : public pool::ReplySink,
   void onError(uint64_t seq, pool::BackendError error) override;
   // The worker has a new routing snapshot: a request held for it is looked at again.
   void snapshotChanged();
+  // The worker switched to a snapshot whose ejected shards differ from `before`'s
+  // (auto_eject; pubsub.cpp).
+  void routingChanged(const RoutingSnapshot& before);
   void completeFanout(uint64_t seq, std::string_view reply) override;
 
  private:

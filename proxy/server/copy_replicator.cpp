@@ -85,7 +85,7 @@ void CacheHub::Impl::run(Task& task) {
       const RoutingSnapshot s = current();
       std::vector<std::string> owned;
       for (const std::string& k : withCopies) {
-        const uint32_t owner = s.ring->ownerOf(k);
+        const uint32_t owner = s.ownerOf(k);
         if (owner < s.ring->shards().size() && s.ring->shards()[owner].name == task.shard) owned.push_back(k);
       }
       for (const std::string& k : owned) deleteCopies(k);
@@ -138,11 +138,11 @@ void CacheHub::Impl::refill(const std::string& key, bool force) {
     std::lock_guard<std::mutex> lock(mu);
     if (replicated.count(key) == 0) return;
   }
-  if (s.previous || writesInFlight.count(key) > 0) return;
+  if (s.previous || s.ejectedRing || writesInFlight.count(key) > 0) return;
   const auto& r = s.config->hotKeyReplication;
   auto last = lastRefill.find(key);
   if (!force && last != lastRefill.end() && Clock::now() - last->second < std::chrono::milliseconds(r.ttlMs / 2)) return;
-  const uint32_t owner = s.ring->ownerOf(key);
+  const uint32_t owner = s.ownerOf(key);
   const std::vector<uint32_t> copies = replicaShards(*s.ring, key, owner, r.replicas);
   Link* origin = linkTo(s.ring->shards()[owner].name, s);
   if (copies.empty() || origin == nullptr || !tracked(*origin, s.ring->shards()[owner].name)) return;

@@ -33,7 +33,9 @@ std::string commandFrame(std::initializer_list<std::string_view> args) {
 bool ClientSession::readCopy(uint32_t index, std::string_view key, uint32_t owner) {
   const HotSet* hot = worker_.cache().hotSet();
   const RoutingSnapshot& snap = worker_.snapshot();
-  if (hot == nullptr || worker_.cacheHub() == nullptr || snap.previous || !hot->isReplicated(key)) return false;
+  // No copies while keys move between shards (a migration, or a shard ejected).
+  const bool moving = snap.previous || snap.ejectedRing;
+  if (hot == nullptr || worker_.cacheHub() == nullptr || moving || !hot->isReplicated(key)) return false;
   const config::ProxyConfig& cfg = *snap.config;
   const std::vector<uint32_t> copies = replicaShards(*snap.ring, key, owner, cfg.hotKeyReplication.replicas);
   const size_t pick = worker_.nextRotation() % (copies.size() + 1);
@@ -61,7 +63,7 @@ void ClientSession::copyReply(uint64_t tagged, std::string_view frame, bool fail
   const std::string key = s.data;
   s.data.clear();
   if (!failed && worker_.cacheHub() != nullptr) worker_.cacheHub()->requestRefill(key);
-  const uint32_t owner = worker_.snapshot().ring->ownerOf(key);
+  const uint32_t owner = worker_.snapshot().ownerOf(key);
   s.shard = owner;
   if (auto error = worker_.backend(owner, id_).send(commandFrame({"GET", key}), this, seq)) {
     return completeError(seq, backendErrorText(worker_.shardName(owner), *error));

@@ -200,7 +200,8 @@ void ClientSession::forwardBytes(uint32_t shard, uint32_t index, std::string_vie
 void ClientSession::forwardSingle(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
   const auto first = static_cast<size_t>(spec.firstKey);
   // Keyless forms of keyed commands (OBJECT HELP, MEMORY STATS) go to the first shard.
-  const uint32_t shard = first < parser_.argc() ? worker_.snapshot().ring->ownerOf(parser_.arg(first)) : 0;
+  const RoutingSnapshot& snap = worker_.snapshot();
+  const uint32_t shard = first < parser_.argc() ? snap.ownerOf(parser_.arg(first)) : snap.firstShard();
   if (worker_.cache().counting() && readThroughCache(spec, index, frame, shard)) return;
   forwardToShard(shard, index, frame);
 }
@@ -217,12 +218,12 @@ void ClientSession::startFanout(Fanout* fanout) {
 
 // MGET, MSET, DEL, EXISTS, UNLINK, TOUCH: keys grouped per shard, one sub-command each.
 void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
-  const routing::HashRing& ring = *worker_.snapshot().ring;
+  const RoutingSnapshot& snap = worker_.snapshot();
   const size_t step = static_cast<size_t>(std::max<int16_t>(1, spec.keyStep));
   if ((parser_.argc() - 1) % step != 0) return completeError(reserveSlot(index), errors::wrongArity(spec.name));
   const size_t keys = (parser_.argc() - 1) / step;
   keyShard_.resize(keys);
-  for (size_t k = 0; k < keys; ++k) keyShard_[k] = ring.ownerOf(parser_.arg(1 + k * step));
+  for (size_t k = 0; k < keys; ++k) keyShard_[k] = snap.ownerOf(parser_.arg(1 + k * step));
   // MGET: keys the L1 cache holds are answered from it, the rest fetched (cache_route.cpp).
   const size_t hits = spec.name == "mget" ? lookupMget(keys) : 0;
   const auto cached = [&](size_t k) { return hits > 0 && mgetHit_[k] != 0; };
@@ -244,7 +245,7 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
   const Merge merge = spec.name == "mget" ? Merge::ArrayInOrder : spec.name == "mset" ? Merge::AllOk
                                                                                      : Merge::SumIntegers;
   Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), merge);
-  partOfShard_.assign(ring.shards().size(), -1);
+  partOfShard_.assign(snap.ring->shards().size(), -1);
   keysPerPart_.clear();
   size_t nextCached = 0;
   for (size_t k = 0; k < keys; ++k) {
@@ -279,16 +280,16 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
 // that possible). EVAL/FCALL with no keys go to the shard their script/function name
 // hashes to, so the same script always runs in the same place.
 void ClientSession::forwardCoLocated(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
-  const routing::HashRing& ring = *worker_.snapshot().ring;
+  const RoutingSnapshot& snap = worker_.snapshot();
   keyIndex_.clear();
   const bool ok = cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_);
   if (!ok || keyIndex_.empty()) {
     // Malformed numkeys and the like: the shard answers with Redis's own error.
-    return forwardToShard(ring.ownerOf(parser_.argc() > 1 ? parser_.arg(1) : parser_.arg(0)), index, frame);
+    return forwardToShard(snap.ownerOf(parser_.argc() > 1 ? parser_.arg(1) : parser_.arg(0)), index, frame);
   }
-  const uint32_t shard = ring.ownerOf(parser_.arg(keyIndex_[0]));
+  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex_[0]));
   for (size_t i = 1; i < keyIndex_.size(); ++i) {
-    if (ring.ownerOf(parser_.arg(keyIndex_[i])) != shard) {
+    if (snap.ownerOf(parser_.arg(keyIndex_[i])) != shard) {
       return completeError(reserveSlot(index), errors::kCrossSlot);
     }
   }
@@ -342,7 +343,9 @@ void ClientSession::forwardBroadcast(const cmd::CommandSpec&, uint32_t index, st
   const std::string sub = text::lower(parser_.arg(1));
   if (sub == "exists") return forwardAllShards(index, Merge::ArrayAnd);
   if (sub == "flush") return forwardAllShards(index, Merge::AllOk);
-  if (sub == "list" || sub == "dump" || sub == "stats" || sub == "help") return forwardToShard(0, index, frame);
+  if (sub == "list" || sub == "dump" || sub == "stats" || sub == "help") {
+    return forwardToShard(worker_.snapshot().firstShard(), index, frame);
+  }
   forwardAllShards(index, Merge::SameReply);
 }
 
@@ -365,7 +368,7 @@ void ClientSession::runLocal(const cmd::CommandSpec& spec, uint32_t index, std::
   }
   LocalArgs args{parser_.argc(), [this](size_t i) { return parser_.arg(i); }};
   if (spec.name == "config" && ieq(parser_.arg(1), "get") && !configGetIsLocal(args)) {
-    return forwardToShard(0, index, frame);  // e.g. CONFIG GET hz: the first shard's value
+    return forwardToShard(worker_.snapshot().firstShard(), index, frame);  // e.g. CONFIG GET hz
   }
   const ProcessStats& ps = worker_.processStats();
   LocalInfo info;

@@ -68,7 +68,31 @@ RoutingSnapshot MigrationCoordinator::Impl::stableSnapshot() const {
   snap.config = target;
   snap.ring = buildRing(config::ringShards(*target), target->ring);
   snap.epoch = epoch;
+  applyEjection(snap);
   return snap;
+}
+
+// backend.auto_eject: the ejected shards at weight 0 in a second ring over the same shard
+// list (indices unchanged); RoutingSnapshot::ownerOf sends their keys by it. Only on a
+// stable snapshot: during a migration keys route by its two rings alone.
+void MigrationCoordinator::Impl::applyEjection(RoutingSnapshot& snap) const {
+  if (ejected.empty() || !target->backend.autoEject.enabled) return;
+  std::vector<routing::ShardSpec> specs = config::ringShards(*target);
+  std::vector<uint8_t> flags(specs.size(), 0);
+  bool any = false;
+  bool live = false;
+  for (size_t s = 0; s < specs.size(); ++s) {
+    const bool out = std::find(ejected.begin(), ejected.end(), specs[s].name) != ejected.end();
+    if (out && specs[s].weight > 0) {
+      flags[s] = 1;
+      specs[s].weight = 0;
+      any = true;
+    }
+    live = live || specs[s].weight > 0;
+  }
+  if (!any || !live) return;  // the prober never ejects the last shard with keys
+  snap.ejectedRing = buildRing(specs, target->ring);
+  snap.ejected = std::move(flags);
 }
 
 // What the workers run with in the current phase (see Phase in the impl header).
@@ -430,6 +454,17 @@ void MigrationCoordinator::start(Publish publish, std::function<void()> ready) {
 }
 
 void MigrationCoordinator::onReload(ConfigPtr config) { impl_->reload(std::move(config)); }
+
+void MigrationCoordinator::setEjected(std::vector<std::string> names) {
+  Impl& d = *impl_;
+  if (names == d.ejected) return;
+  d.ejected = std::move(names);
+  if (d.active) {
+    logx::info("auto_eject: a live rebalancing is running; routing ignores ejected shards until its cut-over");
+    return;
+  }
+  if (d.publish) d.publish(d.stableSnapshot(), nullptr);
+}
 
 void MigrationCoordinator::stop() {
   impl_->readyTimer.cancel();

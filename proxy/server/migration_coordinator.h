@@ -20,11 +20,16 @@
 //      alone} is posted; once every worker has it the state file is removed, a removed
 //      shard's connections close, and a reload that arrived meanwhile starts its own
 //      migration (plans never overlap: a key is always on its R0 or its R1 owner).
+//
+// backend.auto_eject: the ShardProber's ejected shards (setEjected) shape every stable
+// snapshot (RoutingSnapshot::ejectedRing). While a migration runs they are ignored: keys
+// route by its rings alone, and the ejection applies again from the cut-over.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/proxy_config.h"
 #include "proxy/metrics/worker_cells.h"
@@ -56,6 +61,9 @@ class MigrationCoordinator {
   void start(Publish publish, std::function<void()> ready);
   // A validated, reconciled config from the reloader.
   void onReload(std::shared_ptr<const config::ProxyConfig> config);
+  // The shards backend.auto_eject ejected now (names; empty: none). Published at once
+  // unless a migration runs.
+  void setEjected(std::vector<std::string> names);
   // Shutdown: stop the mover (the state file stays for the next start).
   void stop();
 

@@ -86,9 +86,11 @@ struct MigrationCoordinator::Impl {
   boost::asio::steady_timer readyTimer;
   Clock::time_point lastSelfWrite{};  // our record last reached a shard
   Clock::time_point lastWaitLog{};
+  std::vector<std::string> ejected;   // backend.auto_eject's ejected shards (ShardProber)
 
   // migration_coordinator.cpp
   RoutingSnapshot stableSnapshot() const;
+  void applyEjection(RoutingSnapshot& snap) const;
   RoutingSnapshot phaseSnapshot() const;
   void plan(std::vector<config::ShardConfig> oldShards);
   void rebuildUnion();

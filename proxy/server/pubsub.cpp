@@ -90,7 +90,7 @@ bool ClientSession::dispatchPubSub(const cmd::CommandSpec& spec, uint32_t index,
   const std::string_view name = spec.name;
   if (name == "publish" || name == "spublish") {
     if (!switchMode(Mode::Shared)) return false;
-    forwardToShard(worker_.snapshot().ring->ownerOf(parser_.arg(1)), index, frame);
+    forwardToShard(worker_.snapshot().ownerOf(parser_.arg(1)), index, frame);
     return true;
   }
   if (name == "pubsub") {
@@ -106,8 +106,10 @@ bool ClientSession::dispatchPubSub(const cmd::CommandSpec& spec, uint32_t index,
 
 void ClientSession::subscribeCommand(std::string_view name, uint32_t index) {
   if (!pubsub_) pubsub_ = std::make_unique<PubSubState>();
-  const routing::HashRing& ring = *worker_.snapshot().ring;
-  const auto shards = static_cast<uint32_t>(ring.shards().size());
+  const RoutingSnapshot& snap = worker_.snapshot();
+  const auto shards = static_cast<uint32_t>(snap.ring->shards().size());
+  uint32_t live = 0;  // a pattern goes to every shard that is not ejected (auto_eject)
+  for (uint32_t s = 0; s < shards; ++s) live += snap.isEjected(s) ? 0 : 1;
   const bool pattern = name == "psubscribe" || name == "punsubscribe";
   const bool shardKind = name == "ssubscribe" || name == "sunsubscribe";
   const bool unsub = name == "unsubscribe" || name == "punsubscribe" || name == "sunsubscribe";
@@ -122,11 +124,13 @@ void ClientSession::subscribeCommand(std::string_view name, uint32_t index) {
     if (unsub) set.erase(n);
     else set.insert(n);
     p.reply += confirmation(name, n, shardKind ? set.size() : pubsub_->count());
-    p.expect[std::string(name) + " " + n] += pattern ? shards : 1;
+    p.expect[std::string(name) + " " + n] += pattern ? live : 1;
     if (pattern) {
-      for (uint32_t s = 0; s < shards; ++s) byShard[s].push_back(n);
+      for (uint32_t s = 0; s < shards; ++s) {
+        if (!snap.isEjected(s)) byShard[s].push_back(n);
+      }
     } else {
-      byShard[ring.ownerOf(n)].push_back(n);
+      byShard[snap.ownerOf(n)].push_back(n);
     }
   }
   // Nothing to leave: Redis answers one confirmation with a nil name.
@@ -182,6 +186,25 @@ void ClientSession::leavePubSubIfEmpty() {
   boost::asio::post(socket_.get_executor(), [links, sinks] { links->clear(); });
 }
 
+// auto_eject ejected a shard or took one back: a subscription made under the old routing
+// may now sit on the wrong shard (a channel whose owner changed) or miss one (a pattern
+// lives on every shard that is not ejected). Such a client is closed, as when a shard's
+// pub/sub connection drops, so its library resubscribes under the new routing.
+void ClientSession::routingChanged(const RoutingSnapshot& before) {
+  if (!pubsub_ || closed_) return;
+  const RoutingSnapshot& now = worker_.snapshot();
+  bool moved = !pubsub_->patterns.empty();
+  for (const std::set<std::string>* names : {&pubsub_->channels, &pubsub_->shardChannels}) {
+    for (auto it = names->begin(); !moved && it != names->end(); ++it) {
+      moved = before.ownerOf(*it) != now.ownerOf(*it);
+    }
+  }
+  if (!moved) return;
+  logx::info("pub/sub routing changed (auto_eject) client=" + std::to_string(id_) +
+             ": closing the client so it resubscribes");
+  close();
+}
+
 void ClientSession::onPubSubLost(uint32_t shard) {
   logx::warn("pub/sub connection lost shard=" + worker_.shardName(shard) + " client=" + std::to_string(id_) +
              ": closing the client so it resubscribes");
@@ -214,7 +237,7 @@ void ClientSession::forwardPubSubIntrospection(uint32_t index, std::string_view 
   if (sub == "channels" || sub == "shardchannels") return forwardAllShards(index, Merge::ArrayConcat);
   if (sub == "numsub" || sub == "shardnumsub") return forwardAllShards(index, Merge::PairSum);
   if (sub == "numpat") return forwardAllShards(index, Merge::MaxInteger);
-  forwardToShard(0, index, frame);
+  forwardToShard(worker_.snapshot().firstShard(), index, frame);
 }
 
 }  // namespace proxy

@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <prometheus/exposer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "proxy/server/config_reloader.h"
 #include "proxy/server/health_server.h"
 #include "proxy/server/migration_coordinator.h"
+#include "proxy/server/shard_prober.h"
 #include "proxy/server/tls_contexts.h"
 #include "proxy/server/worker.h"
 
@@ -49,10 +51,18 @@ struct Server::Impl {
   metrics::CacheStats cacheStats;
   std::unique_ptr<CacheHub> hub;  // stopped before the workers go (it posts to them)
   std::unique_ptr<ConfigReloader> reloader;
+  // backend.auto_eject: decides which shards are ejected; the coordinator routes around them.
+  std::unique_ptr<ShardProber> prober;
+  metrics::EjectStats ejectStats;
+  uint64_t publishSeq = 0;
+  std::vector<std::string> routedEjected;  // ejected shards every worker routes without
+  bool stopping = false;
 
   void startWorkers(RoutingSnapshot snap);
   std::string cacheInfo(const config::ProxyConfig& cfg) const;
   void publish(RoutingSnapshot snap, std::function<void()> applied);
+  void startProber();
+  void noteEjection(const RoutingSnapshot& snap);
   void startListener();
   void startMetrics();
   void startHealth();
@@ -150,6 +160,7 @@ void Server::Impl::startMetrics() {
   std::vector<const metrics::WorkerCells*> cells;
   for (const auto& w : workers) cells.push_back(&w->cells());
   collector = std::make_shared<metrics::MetricsCollector>(commands, cells, &reloadStats, &migrationStats, &cacheStats);
+  collector->setEjectStats(&ejectStats);
   try {
     exposer = std::make_unique<prometheus::Exposer>(config->metrics.listen.str());
   } catch (const std::exception& e) {
@@ -162,6 +173,7 @@ void Server::Impl::startMetrics() {
 void Server::Impl::startReloader() {
   reloader = std::make_unique<ConfigReloader>(ioc, config, [this](std::shared_ptr<const config::ProxyConfig> next) {
     config = next;
+    if (prober) prober->configure(*next);
     coordinator->onReload(std::move(next));
   }, reloadStats);
   reloader->start();
@@ -171,7 +183,11 @@ void Server::Impl::startReloader() {
 // and every request they sent before it has been answered (the migration barrier).
 void Server::Impl::publish(RoutingSnapshot snap, std::function<void()> applied) {
   auto left = std::make_shared<size_t>(workers.size());
-  auto done = std::make_shared<std::function<void()>>(std::move(applied));
+  auto done = std::make_shared<std::function<void()>>(
+      [this, seq = ++publishSeq, snap, applied = std::move(applied)] {
+        if (seq == publishSeq) noteEjection(snap);  // a newer snapshot will say it otherwise
+        if (applied) applied();
+      });
   if (hub) hub->apply(snap);
   for (auto& w : workers) {
     Worker* worker = w.get();
@@ -183,6 +199,36 @@ void Server::Impl::publish(RoutingSnapshot snap, std::function<void()> applied) 
       });
     });
   }
+}
+
+// The prober's decisions reach the coordinator on this thread, which publishes them.
+void Server::Impl::startProber() {
+  prober = std::make_unique<ShardProber>([this](std::vector<std::string> names) {
+    asio::post(ioc, [this, names = std::move(names)]() mutable {
+      if (!stopping) coordinator->setEjected(std::move(names));
+    });
+  });
+  prober->configure(*config);
+}
+
+// The metrics say what the workers do: a shard counts as ejected once every worker routes
+// without it (so not while a migration suspends the ejection).
+void Server::Impl::noteEjection(const RoutingSnapshot& snap) {
+  std::vector<std::string> now;
+  for (size_t s = 0; s < snap.config->shards.size(); ++s) {
+    if (snap.isEjected(static_cast<uint32_t>(s))) now.push_back(snap.config->shards[s].name);
+  }
+  if (now == routedEjected) return;
+  metrics::ShardDirectory& directory = metrics::ShardDirectory::instance();
+  for (const std::string& name : routedEjected) ejectStats.ejected[directory.slotOf(name)].store(0);
+  for (const std::string& name : now) {
+    const size_t slot = directory.slotOf(name);
+    if (std::find(routedEjected.begin(), routedEjected.end(), name) == routedEjected.end()) {
+      ejectStats.ejections[slot].fetch_add(1);
+    }
+    ejectStats.ejected[slot].store(1);
+  }
+  routedEjected = std::move(now);
 }
 
 bool Server::Impl::anyShardUp() const {
@@ -233,6 +279,8 @@ void Server::Impl::shutdown() {
   // they stop before any worker is freed.
   stopHttp(exposer, config->metrics.listen);
   stopHttp(health, config->health.listen);
+  stopping = true;
+  if (prober) prober->stop();
   reloader.reset();
   if (coordinator) coordinator->stop();
   acceptor.reset();
@@ -288,6 +336,8 @@ void Server::Impl::waitSignals() {
     logx::info(std::string("shutting down signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
     boost::system::error_code ignored;
     acceptor->close(ignored);
+    stopping = true;
+    if (prober) prober->stop();  // no ejection decision after this
     coordinator->stop();  // the state file keeps an unfinished migration for the next start
     for (auto& w : workers) w->stop();  // each finishes its in-flight requests, bounded
     ioc.stop();
@@ -313,6 +363,7 @@ int Server::run() {
       [this] {
         if (impl_->acceptor) impl_->accept();
       });
+  impl_->startProber();
   impl_->startMetrics();
   impl_->startHealth();
   impl_->startReloader();

@@ -104,10 +104,10 @@ std::optional<uint32_t> ClientSession::keysShard(const cmd::CommandSpec& spec, b
       keyIndex_.empty()) {
     return std::nullopt;
   }
-  const routing::HashRing& ring = *worker_.snapshot().ring;
-  const uint32_t shard = ring.ownerOf(parser_.arg(keyIndex_[0]));
+  const RoutingSnapshot& snap = worker_.snapshot();
+  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex_[0]));
   for (size_t i = 1; i < keyIndex_.size(); ++i) {
-    if (ring.ownerOf(parser_.arg(keyIndex_[i])) != shard) crossSlot = true;
+    if (snap.ownerOf(parser_.arg(keyIndex_[i])) != shard) crossSlot = true;
   }
   return shard;
 }
@@ -208,7 +208,8 @@ bool ClientSession::dispatchExec(uint32_t index, std::string_view frame) {
     endTransaction();
     return true;
   }
-  if (!txn_.pinned && !pinTransaction(0)) return false;  // only keyless commands: any shard
+  // Only keyless commands: any shard.
+  if (!txn_.pinned && !pinTransaction(worker_.snapshot().firstShard())) return false;
   if (!switchMode(Mode::Link)) return false;
   sendLink(index, frame);
   endTransaction();
@@ -229,7 +230,7 @@ bool ClientSession::dispatchBlocking(const cmd::CommandSpec& spec, uint32_t inde
   bool cross = false;
   const std::optional<uint32_t> shard = keysShard(spec, cross);
   if (cross) return completeError(reserveSlot(index), errors::kCrossSlot), true;
-  if (!useLink(shard.value_or(0), 0)) return false;
+  if (!useLink(shard.value_or(worker_.snapshot().firstShard()), 0)) return false;
   if (!linkId_.answered && link_->usable()) {
     // Until the shard told us this connection's id, CLIENT UNBLOCK could not reach it:
     // hold the command (one round trip, only on a new dedicated connection). A shard that

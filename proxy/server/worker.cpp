@@ -3,6 +3,8 @@
 
 #include <boost/asio.hpp>
 
+#include <utility>
+
 #include "proxy/log.h"
 #include "proxy/metrics/shard_directory.h"
 #include "proxy/server/client_session.h"
@@ -235,6 +237,7 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   retired_.push_back(snapshot_.config);
   if (retired_.size() > 16) retired_.erase(retired_.begin());
   const bool newEpoch = next.epoch != snapshot_.epoch;
+  const bool ejectionChanged = next.ejected != snapshot_.ejected;
   if (newEpoch) movedKeys_.clear();
   const config::ProxyConfig& old = *snapshot_.config;
   const config::ProxyConfig& cfg = *next.config;
@@ -257,8 +260,10 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   copyBackends_.clear();
   backends_ = std::move(conns);
   shardCounters_ = std::move(counters);
-  snapshot_ = std::move(next);
-  applyCacheSettings(newEpoch);
+  const RoutingSnapshot before = std::exchange(snapshot_, std::move(next));
+  // auto_eject moved keys between shards, as a new ring does: cached values go too.
+  applyCacheSettings(newEpoch || ejectionChanged);
+  if (ejectionChanged) ejectionApplied(before);
   policy_ = CommandPolicy(snapshot_.config->commands);
   auth_ = Authenticator(snapshot_.config->auth);
   const bool sweeping = idleSweep_;
@@ -271,7 +276,8 @@ void Worker::applySnapshot(RoutingSnapshot next, std::function<void()> drained) 
   if (drained) drainBackends(std::move(drained));
 }
 
-// A new epoch is a new ring or a cut-over: keys may have changed owner, so every shard's
+// A new epoch is a new ring or a cut-over, and auto_eject ejected a shard or took one back
+// (the caller says so with newEpoch too): keys may have changed owner, so every shard's
 // entries go (the connections and their tracking stay: caching goes on at once). Kept
 // shards' connections were re-optioned above; new shards' set tracking up as they connect.
 void Worker::applyCacheSettings(bool newEpoch) {
@@ -282,6 +288,21 @@ void Worker::applyCacheSettings(bool newEpoch) {
   if (!wasOn) return setupAllTracking();
   if (!newEpoch) return;
   for (uint32_t s = 0; s < shardSlots_.size(); ++s) cache_.flush(shardSlots_[s], metrics::kFlushRingChange);
+}
+
+// A shard taken back answers its probes, but this worker's connections to it may still wait
+// out a reconnect backoff (up to 5 s): they connect now, before its keys arrive. Subscribed
+// clients whose subscriptions no longer match the routing are closed (pubsub.cpp).
+void Worker::ejectionApplied(const RoutingSnapshot& before) {
+  const auto& shards = snapshot_.config->shards;
+  for (size_t s = 0; s < shards.size() && s < backends_.size(); ++s) {
+    if (snapshot_.isEjected(static_cast<uint32_t>(s))) continue;
+    for (auto& conn : backends_[s]) conn->retryNow();
+  }
+  std::vector<std::shared_ptr<ClientSession>> all;
+  all.reserve(sessions_.size());
+  for (auto& [ptr, session] : sessions_) all.push_back(session);
+  for (auto& session : all) session->routingChanged(before);
 }
 
 void Worker::holdUntilNextSnapshot(std::shared_ptr<ClientSession> session) { held_.push_back(std::move(session)); }

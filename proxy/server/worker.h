@@ -53,6 +53,10 @@ struct ProcessStats {
 // What a worker routes with; replaced as a whole (immutable snapshot swapped by pointer).
 // During a migration config->shards is the union of the old and new shard lists and both
 // rings index it: a key whose owners differ is "moving" (see MigrationCoordinator).
+// With backend.auto_eject, shards that stopped answering may be ejected (never during a
+// migration): `ejectedRing` is `ring` with them at weight 0 (same shard list, same
+// indices), and a key whose owner is ejected goes to its owner on that ring instead.
+// Every data-path routing decision asks ownerOf() below, so no call site can miss it.
 struct RoutingSnapshot {
   // What a request for a moving key does (see migrate_gate.cpp).
   enum class Moves : uint8_t {
@@ -65,6 +69,24 @@ struct RoutingSnapshot {
   std::shared_ptr<const routing::HashRing> previous;  // migrating: where they were; else null
   uint64_t epoch = 0;
   Moves moves = Moves::Migrate;
+  std::shared_ptr<const routing::HashRing> ejectedRing;  // set while a shard is ejected
+  std::vector<uint8_t> ejected;                          // [shard] 1 = ejected; empty: none
+
+  // The shard a request for `key` goes to: its owner, or, when that owner is ejected,
+  // its owner on the ring without the ejected shards. Other keys never move.
+  uint32_t ownerOf(std::string_view key) const {
+    const uint32_t owner = ring->ownerOf(key);
+    if (ejectedRing == nullptr || owner >= ejected.size() || ejected[owner] == 0) return owner;
+    return ejectedRing->ownerOf(key);
+  }
+  bool isEjected(uint32_t shard) const { return shard < ejected.size() && ejected[shard] != 0; }
+  // For requests that any one shard may answer (CONFIG GET, SCRIPT LIST, keyless forms):
+  // the first shard that is not ejected.
+  uint32_t firstShard() const {
+    uint32_t s = 0;
+    while (isEjected(s)) ++s;
+    return s;
+  }
 };
 
 // Batching: every event handler of this worker (a client read, a backend read) runs as a
@@ -78,8 +100,9 @@ class Worker final : public pool::BatchHooks {
   Worker& operator=(const Worker&) = delete;
 
   void start();
-  // Posted by the MigrationCoordinator on every reload and migration phase: new settings
-  // and/or a new shard list. Connections follow shard names: kept (options updated),
+  // Posted by the MigrationCoordinator on every reload, migration phase and auto_eject
+  // ejection or return: new settings, ejected shards and/or a new shard list.
+  // Connections follow shard names: kept (options updated),
   // opened for new shards, and closed for removed ones once their requests are answered.
   // `drained` (if set) runs on this thread once every request sent before the switch has
   // been answered: a PING behind them on each backend connection came back. Another
@@ -160,6 +183,7 @@ class Worker final : public pool::BatchHooks {
   void setupTracking(uint32_t shard);
   void setupAllTracking();
   void applyCacheSettings(bool newEpoch);
+  void ejectionApplied(const RoutingSnapshot& before);
   void trackingReply(uint64_t tag, std::string_view frame, bool failed);
   void retire(std::vector<std::unique_ptr<pool::BackendConnection>> connections);
   void drainBackends(std::function<void()> drained);

@@ -128,7 +128,7 @@ TEST_CASE("deploy: prometheus scrapes ringproxy with the shipped config", "[depl
     const std::string rules = prom.get("/api/v1/rules");
     for (const char* alert : {"RingproxyDown", "RingproxyShardDown", "RingproxyBackendErrors",
                               "RingproxyHighLatencyP99", "RingproxyCacheFlushStorm",
-                              "RingproxyMigrationStuck", "RingproxyConfigReloadFailed"}) {
+                              "RingproxyMigrationStuck", "RingproxyConfigReloadFailed", "RingproxyShardEjected"}) {
       INFO("alert " << alert);
       CHECK(contains(rules, std::string("\"name\":\"") + alert + "\""));
     }

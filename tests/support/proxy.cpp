@@ -36,6 +36,7 @@ std::string renderProxyYaml(const ProxyOptions& opts, uint16_t port, uint16_t me
     << "  connections: " << opts.connections << "\n"
     << "  connect_timeout_ms: " << opts.connectTimeoutMs << "\n"
     << "  timeout_ms: " << opts.timeoutMs << "\n"
+    << opts.backendYaml
     << "shards:\n";
   for (const auto& s : opts.shards) {
     y << "  - name: " << s.name << "\n"

@@ -33,6 +33,7 @@ struct ProxyOptions {
   uint32_t timeoutMs = 1000;
   bool metrics = true;    // false: `metrics: {enabled: false}` (no HTTP listener to stop)
   std::string extraYaml;  // appended verbatim at top level (already indented)
+  std::string backendYaml;  // appended verbatim inside `backend:` (indented by two spaces)
 };
 
 // Path of the ringproxy executable under test (RP_BINARY).

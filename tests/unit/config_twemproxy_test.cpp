@@ -61,6 +61,13 @@ std::string redisPool(const std::string& extra, const std::string& servers) {
          servers;
 }
 
+// A two-server pool with auto_eject_hosts: true and the two settings it maps.
+config::ImportResult ejectingPool(const std::string& retryTimeout, const std::string& failureLimit) {
+  return mustImport(redisPool("  auto_eject_hosts: true\n  server_retry_timeout: " + retryTimeout +
+                                  "\n  server_failure_limit: " + failureLimit + "\n",
+                              "   - 127.0.0.1:7001:1 a\n   - 127.0.0.1:7002:1 b\n"));
+}
+
 }  // namespace
 
 TEST_CASE("twemproxy: a named ketama pool converts field for field", "[config][twemproxy]") {
@@ -129,7 +136,7 @@ TEST_CASE("twemproxy: mapped options land in the right ringproxy fields", "[conf
 
 TEST_CASE("twemproxy: every option ringproxy cannot honour is listed", "[config][twemproxy]") {
   config::ImportResult r =
-      mustImport(redisPool("  auto_eject_hosts: true\n"
+      mustImport(redisPool("  auto_eject_hosts: false\n"
                            "  server_retry_timeout: 2000\n"
                            "  server_failure_limit: 1\n"
                            "  redis_auth: secret\n"
@@ -143,9 +150,57 @@ TEST_CASE("twemproxy: every option ringproxy cannot honour is listed", "[config]
     INFO(key);
     CHECK(anyContains(r.warnings, std::string("pool 'p': ") + key + ":"));
   }
+  // Without auto_eject_hosts: true its two settings have nothing to apply to.
+  CHECK(anyContains(r.warnings, "server_retry_timeout: only matters with auto_eject_hosts: true (dropped)"));
+  CHECK(anyContains(r.warnings, "server_failure_limit: only matters with auto_eject_hosts: true (dropped)"));
   // A secret must never be echoed into the generated file.
   CHECK(r.yaml.find("secret") == std::string::npos);
-  mustLoad(r.yaml);
+  const config::ProxyConfig cfg = mustLoad(r.yaml);
+  CHECK_FALSE(cfg.backend.autoEject.enabled);
+  CHECK(cfg.cluster.enabled);
+}
+
+TEST_CASE("twemproxy: auto_eject_hosts maps to backend.auto_eject with its two settings",
+          "[config][twemproxy]") {
+  config::ImportResult r = ejectingPool("2000", "3");
+  config::ProxyConfig cfg = mustLoad(r.yaml);
+  CHECK(cfg.backend.autoEject.enabled);
+  CHECK(cfg.backend.autoEject.failureLimit == 3);
+  CHECK(cfg.backend.autoEject.retryMs == 2000);
+  CHECK(cfg.backend.autoEject.probeIntervalMs == 500);  // ringproxy's own setting, default
+  CHECK_FALSE(cfg.cluster.enabled);  // auto_eject needs it off; nutcracker has no membership
+  CHECK(cfg.backend.timeoutMs == 100);  // the rest of backend is still there
+  CHECK(anyContains(r.warnings, "pool 'p': auto_eject_hosts: mapped to backend.auto_eject"));
+  CHECK(anyContains(r.warnings, "data loss for a store"));
+  CHECK_FALSE(anyContains(r.warnings, "server_retry_timeout"));  // mapped as is: nothing to say
+  CHECK_FALSE(anyContains(r.warnings, "server_failure_limit"));
+
+  // Unset, they take nutcracker's defaults (2 failures, 30 s), not ringproxy's.
+  cfg = mustLoad(mustImport(redisPool("  auto_eject_hosts: true\n", "   - 127.0.0.1:7001:1 a\n")).yaml);
+  CHECK(cfg.backend.autoEject.enabled);
+  CHECK(cfg.backend.autoEject.failureLimit == 2);
+  CHECK(cfg.backend.autoEject.retryMs == 30000);
+
+  // The order of the keys does not matter.
+  cfg = mustLoad(mustImport(redisPool("  server_failure_limit: 5\n  auto_eject_hosts: true\n",
+                                      "   - 127.0.0.1:7001:1 a\n"))
+                     .yaml);
+  CHECK(cfg.backend.autoEject.failureLimit == 5);
+}
+
+TEST_CASE("twemproxy: auto_eject settings outside ringproxy's ranges are clamped, with a warning",
+          "[config][twemproxy]") {
+  config::ImportResult r = ejectingPool("10", "0");
+  config::ProxyConfig cfg = mustLoad(r.yaml);
+  CHECK(cfg.backend.autoEject.failureLimit == 1);
+  CHECK(cfg.backend.autoEject.retryMs == 100);
+  CHECK(anyContains(r.warnings, "server_failure_limit: 0 is outside backend.auto_eject.failure_limit's range "
+                                "(1..100); 1 is used"));
+  CHECK(anyContains(r.warnings, "server_retry_timeout: 10 is outside backend.auto_eject.retry_ms's range "
+                                "(100..3600000); 100 is used"));
+  cfg = mustLoad(ejectingPool("7200000", "1000").yaml);
+  CHECK(cfg.backend.autoEject.failureLimit == 100);
+  CHECK(cfg.backend.autoEject.retryMs == 3600000);
 }
 
 TEST_CASE("twemproxy: --pool picks a pool, else the first one with a warning",
@@ -225,7 +280,11 @@ TEST_CASE("twemproxy: nutcracker's own example pools", "[config][twemproxy]") {
       "  server_retry_timeout: 2000\n  server_failure_limit: 3\n  servers:\n"
       "   - 127.0.0.1:11212:1\n   - 127.0.0.1:11213:1\n";
   config::ImportResult alpha = mustImport(example, "alpha");
-  CHECK(mustLoad(alpha.yaml).shards.at(0).name == "127.0.0.1:6379");
+  const config::ProxyConfig cfg = mustLoad(alpha.yaml);
+  CHECK(cfg.shards.at(0).name == "127.0.0.1:6379");
+  CHECK(cfg.backend.autoEject.enabled);
+  CHECK(cfg.backend.autoEject.failureLimit == 1);
+  CHECK(cfg.backend.autoEject.retryMs == 2000);
   config::ImportResult gamma = config::importTwemproxy(example, "gamma");
   CHECK_FALSE(gamma.ok());
   CHECK(anyContains(gamma.errors, "memcached"));
