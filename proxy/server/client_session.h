@@ -182,6 +182,7 @@ class ClientSession final : public pool::ReplySink,
   void maybeResume();
   void resumeInput();
   void keepLeftover(const char* data, size_t len);
+  void appendInput(const char* data, size_t len);
   void consumeBuffered(size_t used);
   void close();
 
