@@ -57,6 +57,7 @@ struct DatasetReport {
   size_t wrongValue = 0;  // present, other value
   size_t wrongTtl = 0;    // TTL lost, added, grown or shrunk by more than the elapsed time
   size_t misplaced = 0;   // not on exactly its owner (checked on the shards directly)
+  size_t reread = 0;      // reads that hit the proxy's backend timeout and were repeated
   std::vector<std::string> samples;  // the first problems, readable
   bool ok() const { return missing + wrongValue + wrongTtl + misplaced == 0; }
   std::string describe() const;
