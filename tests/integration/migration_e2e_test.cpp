@@ -4,7 +4,7 @@
 // must be on exactly its new owner (checked on the shards directly) with its value and
 // TTL, the load must have seen zero errors and zero wrong reads, and no conflict counted.
 // Also: a rejected file that would change the ring starts no migration, and the dataset
-// check reads again what the proxy timed out on.
+// load and check redo what the proxy timed out on.
 // Owns: nothing shared; each TEST_CASE starts its own shards and proxy on free ports.
 // Run by: ctest as "e2e: migration: ..." (tag [migration]). Companion file:
 // migration_stress_e2e_test.cpp (kill -9 mid-migration, a 1,000,000-field hash).
@@ -124,19 +124,27 @@ void checkAfterMove(ShardedCluster& cluster, Client& c, const ProxyOptions& next
 
 }  // namespace
 
-// The dataset check itself: keys whose read the proxy timed out on (a shard stalled, as
-// one can be for a second under a sanitizer on a busy machine) are read again once the
-// shard is back, and checked like the others.
-TEST_CASE("migration: the dataset check reads again what the proxy timed out on",
+// The dataset load and check themselves: keys the proxy timed out on (a shard stalled, as
+// one can be for a second under a sanitizer on a busy machine) are written or read again
+// once the shard is back, and checked like the others.
+TEST_CASE("migration: the dataset load and check redo what the proxy timed out on",
           "[migration]") {
   ShardedCluster cluster;
   Client c = cluster.client(30s);
-  const Dataset ds = loadDataset(c, 3000);
-  cluster.shard(1).kill(SIGSTOP);
-  std::jthread resume([&] {  // joined on the way out, also if the check throws
-    std::this_thread::sleep_for(1500ms);
-    cluster.shard(1).kill(SIGCONT);
-  });
+  auto stallShard = [&] {
+    cluster.shard(1).kill(SIGSTOP);
+    return std::jthread([&] {  // joined on the way out, also if the load or check throws
+      std::this_thread::sleep_for(1500ms);
+      cluster.shard(1).kill(SIGCONT);
+    });
+  };
+  Dataset ds;
+  {
+    std::jthread resume = stallShard();
+    ds = loadDataset(c, 3000);
+  }
+  CHECK(ds.rewritten > 0);
+  std::jthread resume = stallShard();
   const DatasetReport report = verifyDataset(c, ds, cluster.shardPorts(), cluster.ring());
   INFO(report.describe());
   CHECK(report.reread > 0);

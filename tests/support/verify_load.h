@@ -37,6 +37,7 @@ struct Dataset {
   size_t size = 0;
   std::chrono::steady_clock::time_point loadStarted;
   std::chrono::steady_clock::time_point loadFinished;
+  size_t rewritten = 0;  // keys the proxy timed out on while loading, written again
 
   std::string key(size_t i) const;
   std::vector<std::string> keys() const;
@@ -48,7 +49,8 @@ struct Dataset {
 };
 
 // Loads n keys through the proxy `client` (and options.connections - 1 more connections
-// to the same port). Throws std::runtime_error on any unexpected reply.
+// to the same port). Throws std::runtime_error on any unexpected reply; a key the proxy
+// timed out on is written again (a few times, after pauses) before that counts.
 Dataset loadDataset(Client& client, size_t n, DatasetOptions options = {});
 
 struct DatasetReport {
@@ -65,6 +67,7 @@ struct DatasetReport {
 
 // Reads every key back through the proxy (value and PTTL) and checks that each lives on
 // exactly ring.ownerOf(key) among `shardPorts` (which follow the order of ring.shards()).
+// A key the proxy timed out on is read again (a few times, after pauses) before it counts.
 DatasetReport verifyDataset(Client& client, const Dataset& ds,
                             const std::vector<uint16_t>& shardPorts,
                             const routing::HashRing& ring);
