@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/command/command_table.h"
@@ -77,7 +78,12 @@ void ClientSession::armRead() {
   if (readArmed_ || closed_ || stopReading_ || (paused_ && !blockedButListening)) return;
   readArmed_ = true;
   if (inLen_ == 0 && slots_.empty() && inflight_ == 0) return waitQuiet();
-  readingSmall_ = inLen_ == 0 || tls_;  // TLS: ciphertext always lands in small_ first
+  // TLS: ciphertext always lands in small_ first. Blocked: so do the bytes read behind the
+  // held requests (onRead appends them to in_). The blocking command's reply resumes
+  // parsing (resumeInput), which consumes in_ while this read is still pending: a read
+  // aimed at in_ + inLen_ would land behind bytes that are gone, and the stale bytes in
+  // front of it would be parsed, and run, again.
+  readingSmall_ = inLen_ == 0 || tls_ || blocked_;
   if (readingSmall_ && !small_) small_ = std::make_unique<char[]>(kSmallRead);
   if (!readingSmall_ && in_.size() - inLen_ < kMinPartialBuffer / 2) {
     in_.resize(std::max(in_.size() * 2, kMinPartialBuffer));
@@ -115,6 +121,9 @@ void ClientSession::onRead(size_t n) {
   inReadHandler_ = true;
   if (tls_) {
     readTls(n);
+  } else if (readingSmall_ && inLen_ > 0) {  // read while blocked (see armRead): behind what is held
+    appendInput(small_.get(), n);
+    consumeBuffered(processInput(in_.data(), inLen_));
   } else if (readingSmall_) {
     readIntoScratch(n);
   } else {
@@ -193,6 +202,12 @@ void ClientSession::keepLeftover(const char* data, size_t len) {
   if (in_.size() < std::max(len * 2, kMinPartialBuffer)) in_.resize(std::max(len * 2, kMinPartialBuffer));
   std::memcpy(in_.data(), data, len);
   inLen_ = len;
+}
+
+void ClientSession::appendInput(const char* data, size_t len) {
+  if (in_.size() - inLen_ < len) in_.resize(std::max({in_.size() * 2, inLen_ + len, kMinPartialBuffer}));
+  std::memcpy(in_.data() + inLen_, data, len);
+  inLen_ += len;
 }
 
 void ClientSession::consumeBuffered(size_t used) {

@@ -221,6 +221,7 @@ class ClientSession final : public pool::ReplySink,
   void maybeResume();
   void resumeInput();
   void keepLeftover(const char* data, size_t len);
+  void appendInput(const char* data, size_t len);
   void consumeBuffered(size_t used);
   void close();
 
@@ -249,6 +250,7 @@ class ClientSession final : public pool::ReplySink,
   bool waitingBarrier_ = false;
   bool blocked_ = false;  // a blocking command is outstanding; later requests wait
   bool waitingLinkId_ = false;  // a blocking command waits for its link's CLIENT ID
+  bool linkIdHeld_ = false;     // ...and, once it is known, goes on that same link
   uint64_t blockedSeq_ = 0;
   Transaction txn_;
   MigrateSink migrateSink_;

@@ -15,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <charconv>
+#include <utility>
 
 #include "proxy/text.h"
 #include "proxy/command/command_table.h"
@@ -230,13 +231,22 @@ bool ClientSession::dispatchBlocking(const cmd::CommandSpec& spec, uint32_t inde
   bool cross = false;
   const std::optional<uint32_t> shard = keysShard(spec, cross);
   if (cross) return completeError(reserveSlot(index), errors::kCrossSlot), true;
-  if (!useLink(shard.value_or(worker_.snapshot().firstShard()), 0)) return false;
+  const uint32_t target = shard.value_or(worker_.snapshot().firstShard());
+  // Held for this link's CLIENT ID and now dispatched again: the command goes on that link
+  // even if it died meanwhile, and then fails with the link's error, like any command on a
+  // lost connection. Asking useLink() would open a fresh link instead, and when the shard
+  // is down, or drops the connection on CLIENT ID, that repeats forever: a new connection
+  // and CLIENT ID per turn, and the client never gets a reply.
+  const bool resumed = std::exchange(linkIdHeld_, false) && link_ && mode_ == Mode::Link &&
+                       linkShard_ == static_cast<int64_t>(target) && linkTimeout_ == 0;
+  if (!resumed && !useLink(target, 0)) return false;
   if (!linkId_.answered && link_->usable()) {
     // Until the shard told us this connection's id, CLIENT UNBLOCK could not reach it:
     // hold the command (one round trip, only on a new dedicated connection). A shard that
     // refuses CLIENT ID (ACL, renamed command) answers too: then the command runs
     // without CLIENT UNBLOCK support rather than wait forever.
     waitingLinkId_ = true;
+    linkIdHeld_ = true;
     paused_ = true;
     return false;
   }

@@ -177,6 +177,11 @@ TEST_CASE("commands: a pipelined BLPOP + PING get both replies, in order, after 
   CHECK(pusher.cmd({"LPUSH", q, "x"}) == integer(1));
   CHECK(c.getReply() == array({bulk(q), bulk("x")}));
   CHECK(c.getReply() == status("PONG"));
+  // While BLPOP blocked, the proxy kept reading behind the held PING; what the client sends
+  // after the wake-up must be read as sent: each command once, none replayed.
+  CHECK(c.cmd({"INCR", "bq:2:n"}) == integer(1));
+  CHECK(c.cmd({"INCR", "bq:2:n"}) == integer(2));
+  CHECK(pusher.cmd({"GET", "bq:2:n"}) == bulk("2"));
 }
 
 TEST_CASE("commands: BLPOP's own timeout outlasts backend.timeout_ms", "[commands][blocking]") {

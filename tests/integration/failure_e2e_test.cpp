@@ -1,7 +1,8 @@
 // ringproxy when a shard dies (SIGKILL) or hangs (SIGSTOP): requests for that shard get an
-// error reply within backend.timeout_ms (+1.5 s slack), the other shards keep serving, and
-// once the shard is back (restart on the same port / SIGCONT) its keys work again without
-// restarting the proxy — and with no stale reply delivered to the wrong request.
+// error reply within backend.timeout_ms (+1.5 s slack), a blocking one too, the other
+// shards keep serving, and once the shard is back (restart on the same port / SIGCONT) its
+// keys work again without restarting the proxy — and with no stale reply delivered to the
+// wrong request.
 // Owns: nothing shared (each TEST_CASE has its own ShardedCluster).
 // Run by: ctest as "e2e: failure: ...".
 #include <signal.h>
@@ -130,6 +131,15 @@ TEST_CASE("failure: a SIGKILLed shard errors fast, others serve, restart recover
 
   checkVictimErrors(c, keys[kVictim]);
   REQUIRE(c.ok());  // errors came as replies on a live connection
+  // A blocking command gets an error as fast, although it waits for its own connection's
+  // CLIENT ID first (that connection fails too: it must not be replaced by a new one that
+  // fails again, and so on, with the client never answered).
+  long long blpopMs = 0;
+  Reply blpop = timed(c, {"BLPOP", cluster.keysOnShard(kVictim, "fq:", 1)[0], "0"}, blpopMs);
+  INFO("BLPOP on the failed shard -> " << blpop << " in " << blpopMs << " ms");
+  CHECK(blpop.type == ReplyType::Error);
+  CHECK(blpopMs < kErrorBoundMs);
+  REQUIRE(c.ok());
   checkHealthyShards(c, keys);
   CHECK(c.cmd({"PING"}) == status("PONG"));
 

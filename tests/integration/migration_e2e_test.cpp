@@ -3,12 +3,16 @@
 // the proxy, a verifying read/write load runs across the move, and afterwards every key
 // must be on exactly its new owner (checked on the shards directly) with its value and
 // TTL, the load must have seen zero errors and zero wrong reads, and no conflict counted.
-// Also: a rejected file that would change the ring starts no migration.
+// Also: a rejected file that would change the ring starts no migration, and the dataset
+// load and check redo what the proxy timed out on.
 // Owns: nothing shared; each TEST_CASE starts its own shards and proxy on free ports.
 // Run by: ctest as "e2e: migration: ..." (tag [migration]). Companion file:
 // migration_stress_e2e_test.cpp (kill -9 mid-migration, a 1,000,000-field hash).
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/migration_e2e.h"
@@ -119,6 +123,34 @@ void checkAfterMove(ShardedCluster& cluster, Client& c, const ProxyOptions& next
 }
 
 }  // namespace
+
+// The dataset load and check themselves: keys the proxy timed out on (a shard stalled, as
+// one can be for a second under a sanitizer on a busy machine) are written or read again
+// once the shard is back, and checked like the others.
+TEST_CASE("migration: the dataset load and check redo what the proxy timed out on",
+          "[migration]") {
+  ShardedCluster cluster;
+  Client c = cluster.client(30s);
+  auto stallShard = [&] {
+    cluster.shard(1).kill(SIGSTOP);
+    return std::jthread([&] {  // joined on the way out, also if the load or check throws
+      std::this_thread::sleep_for(1500ms);
+      cluster.shard(1).kill(SIGCONT);
+    });
+  };
+  Dataset ds;
+  {
+    std::jthread resume = stallShard();
+    ds = loadDataset(c, 3000);
+  }
+  CHECK(ds.rewritten > 0);
+  std::jthread resume = stallShard();
+  const DatasetReport report = verifyDataset(c, ds, cluster.shardPorts(), cluster.ring());
+  INFO(report.describe());
+  CHECK(report.reread > 0);
+  CHECK(report.checked == 3000);
+  CHECK(report.ok());
+}
 
 TEST_CASE("migration: adding a 4th shard under load moves keys and loses none",
           "[migration]") {

@@ -37,6 +37,7 @@ struct Dataset {
   size_t size = 0;
   std::chrono::steady_clock::time_point loadStarted;
   std::chrono::steady_clock::time_point loadFinished;
+  size_t rewritten = 0;  // keys the proxy timed out on while loading, written again
 
   std::string key(size_t i) const;
   std::vector<std::string> keys() const;
@@ -48,7 +49,8 @@ struct Dataset {
 };
 
 // Loads n keys through the proxy `client` (and options.connections - 1 more connections
-// to the same port). Throws std::runtime_error on any unexpected reply.
+// to the same port). Throws std::runtime_error on any unexpected reply; a key the proxy
+// timed out on is written again (a few times, after pauses) before that counts.
 Dataset loadDataset(Client& client, size_t n, DatasetOptions options = {});
 
 struct DatasetReport {
@@ -57,6 +59,7 @@ struct DatasetReport {
   size_t wrongValue = 0;  // present, other value
   size_t wrongTtl = 0;    // TTL lost, added, grown or shrunk by more than the elapsed time
   size_t misplaced = 0;   // not on exactly its owner (checked on the shards directly)
+  size_t reread = 0;      // reads that hit the proxy's backend timeout and were repeated
   std::vector<std::string> samples;  // the first problems, readable
   bool ok() const { return missing + wrongValue + wrongTtl + misplaced == 0; }
   std::string describe() const;
@@ -64,6 +67,7 @@ struct DatasetReport {
 
 // Reads every key back through the proxy (value and PTTL) and checks that each lives on
 // exactly ring.ownerOf(key) among `shardPorts` (which follow the order of ring.shards()).
+// A key the proxy timed out on is read again (a few times, after pauses) before it counts.
 DatasetReport verifyDataset(Client& client, const Dataset& ds,
                             const std::vector<uint16_t>& shardPorts,
                             const routing::HashRing& ring);
