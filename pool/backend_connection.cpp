@@ -468,6 +468,7 @@ bool BackendConnection::sendUntracked(std::string_view frame) {
 void BackendConnection::setPushSink(ReplySink* sink) { impl_->pushSink = sink; }
 
 bool BackendConnection::isUp() const { return impl_->state == Impl::State::Up; }
+uint64_t BackendConnection::generation() const { return impl_->generation; }
 bool BackendConnection::usable() const {
   return impl_->state == Impl::State::Up || impl_->state == Impl::State::Connecting;
 }

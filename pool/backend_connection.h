@@ -113,6 +113,9 @@ class BackendConnection {
   // Writes the queued bytes now (called by the owner at the end of a batch).
   void flush();
   bool isUp() const;
+  // Changes whenever the connection drops or connects anew: state a session keeps on the
+  // shard's side of it (WATCH, MULTI) is gone once this moved on.
+  uint64_t generation() const;
   // Connecting or up: a send now will be attempted (not failed fast).
   bool usable() const;
   size_t pending() const;

@@ -67,4 +67,9 @@ std::string moveFailed(std::string_view from, std::string_view to, std::string_v
          std::string(to) + "' (live rebalancing): " + std::string(reason);
 }
 
+std::string transactionLinkLost(std::string_view shard) {
+  return "EXECABORT ringproxy: the connection to shard '" + std::string(shard) +
+         "' carrying this transaction was lost (WATCH and queued commands are gone); start it again";
+}
+
 }  // namespace proxy::errors

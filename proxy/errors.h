@@ -37,6 +37,9 @@ std::string backendOverloaded(std::string_view shard);
 // A request touched a key that is moving between shards and the move failed (`reason`
 // is the source shard's reply or a backend error text).
 std::string moveFailed(std::string_view from, std::string_view to, std::string_view reason);
+// The connection a transaction (WATCH/MULTI) was pinned to dropped: its state on the shard
+// is gone, so the transaction is refused rather than run without it.
+std::string transactionLinkLost(std::string_view shard);
 // This instance cannot refresh its membership record during a migration, so the other
 // instances may already have moved the key: it refuses rather than risk a stale copy.
 inline constexpr std::string_view kMovingIsolated =

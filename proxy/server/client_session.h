@@ -170,6 +170,8 @@ class ClientSession final : public pool::ReplySink,
   bool dispatchExec(uint32_t commandIndex, std::string_view frame);
   bool dispatchBlocking(const cmd::CommandSpec& spec, uint32_t commandIndex, std::string_view frame);
   bool pinTransaction(uint32_t shard);
+  void pinLink();
+  bool linkLost() const;
   void endTransaction();
   bool clientUnblock(uint32_t commandIndex);
   void requestDone();
@@ -208,6 +210,8 @@ class ClientSession final : public pool::ReplySink,
     bool pinned = false;     // the link carries this transaction (after WATCH or a keyed command)
     bool multiSent = false;  // the shard has seen MULTI
     std::vector<std::string> buffered;  // keyless commands before pinning (answered +QUEUED)
+    uint64_t linkEpoch = 0;               // the link object and its connection when pinned
+    uint64_t linkGeneration = 0;          // (see linkLost)
     std::vector<uint32_t> writes;         // stamps of keys the queued commands write (cache)
     std::vector<std::string> copyKeys;    // replicated hot keys they write (copy gate)
   };
@@ -245,6 +249,7 @@ class ClientSession final : public pool::ReplySink,
   DiscardSink discard_;
   std::unique_ptr<pool::BackendConnection> link_;
   int64_t linkShard_ = -1;
+  uint64_t linkEpoch_ = 0;  // +1 whenever link_ is replaced
   uint32_t linkTimeout_ = 0;
   Mode mode_ = Mode::Shared;
   bool waitingBarrier_ = false;

@@ -75,6 +75,7 @@ bool ClientSession::useLink(uint32_t shard, uint32_t timeoutMs) {
     return false;
   }
   link_ = worker_.makeLink(shard, timeoutMs);
+  ++linkEpoch_;
   linkShard_ = shard;
   linkTimeout_ = timeoutMs;
   linkId_.owner = this;
@@ -151,7 +152,14 @@ bool ClientSession::dispatchTransaction(const cmd::CommandSpec& spec, uint32_t i
   }
   if (cross || (txn_.pinned && *shard != linkShard_)) return completeError(reserveSlot(index), errors::kCrossSlot), true;
   if (!useLink(*shard, worker_.snapshot().config->backend.timeoutMs)) return false;
-  txn_.pinned = true;
+  if (linkLost()) {
+    // The connection that carried an earlier WATCH dropped: that WATCH is gone, and the
+    // shard would run EXEC without it. Fail now; the client can start over.
+    completeError(reserveSlot(index), errors::transactionLinkLost(worker_.shardName(*shard)));
+    endTransaction();
+    return true;
+  }
+  if (!txn_.pinned) pinLink();
   sendLink(index, frame);
   return true;
 }
@@ -178,6 +186,12 @@ bool ClientSession::dispatchInMulti(const cmd::CommandSpec& spec, uint32_t index
   }
   if (!txn_.pinned && !pinTransaction(*shard)) return false;
   if (!switchMode(Mode::Link)) return false;
+  if (linkLost()) {
+    // MULTI (and any WATCH) went with the old connection: on the new one this command
+    // would run at once instead of at EXEC. Refuse it; EXEC then answers EXECABORT.
+    txn_.aborted = true;
+    return completeError(reserveSlot(index), errors::transactionLinkLost(worker_.shardName(*shard))), true;
+  }
   sendLink(index, frame);
   return true;
 }
@@ -186,7 +200,7 @@ bool ClientSession::dispatchInMulti(const cmd::CommandSpec& spec, uint32_t index
 // was held back.
 bool ClientSession::pinTransaction(uint32_t shard) {
   if (!useLink(shard, worker_.snapshot().config->backend.timeoutMs)) return false;
-  txn_.pinned = true;
+  pinLink();
   if (!txn_.multiSent) {
     link_->send(kMulti, &discard_, 0);
     txn_.multiSent = true;
@@ -212,12 +226,29 @@ bool ClientSession::dispatchExec(uint32_t index, std::string_view frame) {
   // Only keyless commands: any shard.
   if (!txn_.pinned && !pinTransaction(worker_.snapshot().firstShard())) return false;
   if (!switchMode(Mode::Link)) return false;
-  sendLink(index, frame);
+  if (linkLost()) {
+    completeError(reserveSlot(index), errors::transactionLinkLost(worker_.shardName(static_cast<uint32_t>(linkShard_))));
+  } else {
+    sendLink(index, frame);
+  }
   endTransaction();
   return true;
 }
 
 void ClientSession::endTransaction() { txn_ = Transaction{}; }
+
+void ClientSession::pinLink() {
+  txn_.pinned = true;
+  txn_.linkEpoch = linkEpoch_;
+  txn_.linkGeneration = link_->generation();
+}
+
+// The link the transaction is pinned to is not the connection it was pinned on any more
+// (it dropped and reconnected by itself, or a new link replaced it): WATCH and MULTI on
+// the shard are gone.
+bool ClientSession::linkLost() const {
+  return txn_.pinned && (!link_ || linkEpoch_ != txn_.linkEpoch || link_->generation() != txn_.linkGeneration);
+}
 
 // BLPOP & co. hold a connection for as long as they block: they get the link, without a
 // timeout shorter than their own, and the client's later requests wait behind them.

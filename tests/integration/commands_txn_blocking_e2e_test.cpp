@@ -107,6 +107,34 @@ TEST_CASE("commands: WATCH sees a change made by another client, EXEC answers ni
   CHECK(c2.cmd({"GET", "w:k"}) == bulk("mine"));
 }
 
+// The shard drops the connection that carries WATCH (the proxy's link reconnects by
+// itself): the WATCH is gone on the shard, so the transaction must not commit over a change
+// it would have caught. Found by reading the code after a fuzz run; Redis would have closed
+// the client's own connection.
+TEST_CASE("commands: a transaction whose shard connection dropped after WATCH is refused",
+          "[commands][transaction]") {
+  ShardedCluster cluster(suiteOptions());
+  Client c1 = cluster.client();
+  Client direct = cluster.shard(cluster.ownerOf("w:lost")).client();
+  CHECK(c1.cmd({"SET", "w:lost", "start"}) == status("OK"));
+  CHECK(c1.cmd({"WATCH", "w:lost"}) == status("OK"));
+  // Every normal client of the shard but `direct` (the proxy's link among them).
+  CHECK(direct.cmd({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).integer >= 1);
+  CHECK(direct.cmd({"SET", "w:lost", "other"}) == status("OK"));
+  const Reply multi = c1.cmd({"MULTI"});
+  const Reply queued = c1.cmd({"SET", "w:lost", "mine"});
+  const Reply exec = c1.cmd({"EXEC"});
+  INFO("MULTI " << multi.describe() << ", SET " << queued.describe() << ", EXEC " << exec.describe());
+  CHECK(exec.isError());
+  CHECK(exec.str.find("EXECABORT") == 0);
+  CHECK(direct.cmd({"GET", "w:lost"}) == bulk("other"));  // neither committed nor run early
+  // The session is usable again: a new transaction commits.
+  CHECK(c1.cmd({"MULTI"}) == status("OK"));
+  CHECK(c1.cmd({"SET", "w:lost", "again"}) == status("QUEUED"));
+  CHECK(c1.cmd({"EXEC"}) == array({status("OK")}));
+  CHECK(direct.cmd({"GET", "w:lost"}) == bulk("again"));
+}
+
 TEST_CASE("commands: a key on another shard inside MULTI is refused and EXEC aborts",
           "[commands][transaction]") {
   ShardedCluster cluster(suiteOptions());
