@@ -88,7 +88,10 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   for (size_t i = 2; i < parser_.argc(); ++i) appendPart(variant_, parser_.arg(i));
   cache::L1Cache& l1 = wc.l1();
   const uint32_t slot = worker_.shardSlot(shard);
-  const auto now = Clock::now();
+  // The read event's time, not a clock call per request (5% of a cached GET's CPU): it is
+  // at most one batch earlier, which makes TTLs start earlier (safe) and lookups see an
+  // entry's expiry that much later (sub-millisecond, the order of the invalidation delay).
+  const auto now = batchStart_;
   const uint32_t bucket = cache::WriteStamps::bucketOf(key);
   const uint64_t stamp = cache::WriteStamps::instance().get(bucket);
   if (auto value = l1.lookup(slot, key, variant_, now)) {
@@ -184,7 +187,7 @@ size_t ClientSession::lookupMget(size_t keys) {
   mgetCached_.clear();
   mgetSpans_.clear();
   size_t hits = 0;
-  const auto now = Clock::now();
+  const auto now = batchStart_;
   cache::L1Cache& l1 = wc.l1();
   for (size_t k = 0; k < keys; ++k) {
     const std::string_view key = parser_.arg(1 + k);
