@@ -83,9 +83,10 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   wc.recordRead(key);
   if (!cacheableKey(key, shard)) return false;
   if (!wc.enabled()) return spec.name == "get" && readCopy(index, key, shard);
-  variant_.clear();
-  variant_.append(spec.name);
-  for (size_t i = 2; i < parser_.argc(); ++i) appendPart(variant_, parser_.arg(i));
+  std::string& variant = worker_.cacheScratch().variant;
+  variant.clear();
+  variant.append(spec.name);
+  for (size_t i = 2; i < parser_.argc(); ++i) appendPart(variant, parser_.arg(i));
   cache::L1Cache& l1 = wc.l1();
   const uint32_t slot = worker_.shardSlot(shard);
   // The read event's time, not a clock call per request (5% of a cached GET's CPU): it is
@@ -94,7 +95,7 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   const auto now = batchStart_;
   const uint32_t bucket = cache::WriteStamps::bucketOf(key);
   const uint64_t stamp = cache::WriteStamps::instance().get(bucket);
-  if (auto value = l1.lookup(slot, key, variant_, now)) {
+  if (auto value = l1.lookup(slot, key, variant, now)) {
     if (storedStamp(*value) == stamp) {
       wc.hit();
       complete(reserveSlot(index), value->substr(sizeof stamp));
@@ -107,8 +108,8 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   wc.syncCells();
   // A fill costs two more requests to the shard: worth it only for a read seen before
   // (a hot key is, by definition).
-  const bool worthIt = wc.admits(key) && l1.shardCaching(slot) && l1.frequency(slot, key, variant_) >= 2;
-  const cache::FillToken token = worthIt ? l1.beginFill(slot, key, variant_, now) : cache::FillToken{};
+  const bool worthIt = wc.admits(key) && l1.shardCaching(slot) && l1.frequency(slot, key, variant) >= 2;
+  const cache::FillToken token = worthIt ? l1.beginFill(slot, key, variant, now) : cache::FillToken{};
   if (token.valid()) return sendFill(shard, index, requestBytes(frame), token, bucket, stamp);
   return spec.name == "get" && readCopy(index, key, shard);
 }
@@ -118,8 +119,10 @@ bool ClientSession::sendFill(uint32_t shard, uint32_t index, std::string_view by
                              uint32_t bucket, uint64_t stamp) {
   pool::BackendConnection& conn = worker_.backend(shard, id_);
   const uint64_t seq = reserveSlot(index);
-  Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
-  s.shard = shard;
+  Slot& slot = slots_.at(static_cast<size_t>(seq - headSeq_));
+  slot.shard = shard;
+  if (!slot.cache) slot.cache = std::make_unique<SlotCache>();
+  SlotCache& s = *slot.cache;
   s.fill = token;
   s.l1Generation = worker_.cache().generation();
   s.stampBucket = bucket;
@@ -146,8 +149,8 @@ void ClientSession::cacheAuxReply(uint64_t tag, std::string_view frame) {
   if ((tag & kCopyTag) != 0) return copyReply(tag & ~kAuxTags, frame, false);
   const uint64_t seq = tag & ~kAuxTags;
   if (seq < headSeq_ || seq >= nextSeq_) return;  // the read already failed and left
-  Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
-  if (s.done || !s.fill.valid()) return;
+  if (!filling(seq)) return;
+  SlotCache& s = *slots_.at(static_cast<size_t>(seq - headSeq_)).cache;
   if ((tag & kCachingTag) != 0) {
     if (!frame.empty() && frame[0] == '+') return;
     s.pttlKnown = false;  // not tracked: the reply must not be stored
@@ -161,7 +164,14 @@ void ClientSession::cacheAuxReply(uint64_t tag, std::string_view frame) {
   }
 }
 
-void ClientSession::finishFill(Slot& s, std::string_view frame) {
+// The slot of `seq` is still waiting for a read that fills the L1.
+bool ClientSession::filling(uint64_t seq) {
+  if (seq < headSeq_ || seq >= nextSeq_) return false;
+  const Slot& slot = slots_.at(static_cast<size_t>(seq - headSeq_));
+  return !slot.done && slot.cache && slot.cache->fill.valid();
+}
+
+void ClientSession::finishFill(SlotCache& s, std::string_view frame) {
   WorkerCache& wc = worker_.cache();
   const cache::FillToken token = s.fill;
   s.fill = {};
@@ -170,10 +180,11 @@ void ClientSession::finishFill(Slot& s, std::string_view frame) {
   const bool storable = s.pttlKnown && s.pttl != -2 && !frame.empty() && frame[0] != '-' &&
                         cache::WriteStamps::instance().get(s.stampBucket) == s.stamp;
   if (!storable) return l1.abandonFill(token);
-  fillValue_.assign(reinterpret_cast<const char*>(&s.stamp), sizeof s.stamp);
-  fillValue_.append(frame);
+  std::string& value = worker_.cacheScratch().fillValue;
+  value.assign(reinterpret_cast<const char*>(&s.stamp), sizeof s.stamp);
+  value.append(frame);
   const cache::Millis ttl = s.pttl == -1 ? cache::L1Cache::kNoTtl : cache::Millis(std::max<int64_t>(s.pttl, 0));
-  l1.completeFill(token, fillValue_, ttl, Clock::now());
+  l1.completeFill(token, value, ttl, Clock::now());
   wc.syncCells();
 }
 
@@ -183,25 +194,26 @@ size_t ClientSession::lookupMget(size_t keys) {
   if (!wc.counting()) return 0;
   for (size_t k = 0; k < keys; ++k) wc.recordRead(parser_.arg(1 + k));
   if (!wc.enabled()) return 0;
-  mgetHit_.assign(keys, 0);
-  mgetCached_.clear();
-  mgetSpans_.clear();
+  Worker::CacheScratch& scratch = worker_.cacheScratch();
+  scratch.mgetHit.assign(keys, 0);
+  scratch.mgetCached.clear();
+  scratch.mgetSpans.clear();
   size_t hits = 0;
   const auto now = batchStart_;
   cache::L1Cache& l1 = wc.l1();
   for (size_t k = 0; k < keys; ++k) {
     const std::string_view key = parser_.arg(1 + k);
-    if (!cacheableKey(key, keyShard_[k])) continue;
-    const uint32_t slot = worker_.shardSlot(keyShard_[k]);
+    if (!cacheableKey(key, keyShard()[k])) continue;
+    const uint32_t slot = worker_.shardSlot(keyShard()[k]);
     auto value = l1.lookup(slot, key, "get", now);
     if (!value) continue;
     if (storedStamp(*value) != cache::WriteStamps::instance().get(cache::WriteStamps::bucketOf(key))) {
       l1.invalidate(slot, key);
       continue;
     }
-    mgetHit_[k] = 1;
-    mgetSpans_.emplace_back(mgetCached_.size(), value->size() - sizeof(uint64_t));
-    mgetCached_.append(value->substr(sizeof(uint64_t)));
+    scratch.mgetHit[k] = 1;
+    scratch.mgetSpans.emplace_back(scratch.mgetCached.size(), value->size() - sizeof(uint64_t));
+    scratch.mgetCached.append(value->substr(sizeof(uint64_t)));
     ++hits;
   }
   for (size_t k = 0; k < keys - hits; ++k) wc.miss();
@@ -213,19 +225,20 @@ size_t ClientSession::lookupMget(size_t keys) {
 // Before a command that may write is routed: its keys' stamps move now (a read behind it
 // must not be answered from cache) and again when it is answered (see WriteStamps).
 void ClientSession::noteWrites(const cmd::CommandSpec& spec) {
-  pendingWrites_.clear();
+  std::vector<uint32_t>& pending = worker_.cacheScratch().pendingWrites;
+  pending.clear();
   if (!worker_.cache().enabled() || spec.has(cmd::ReadOnly)) return;
   if (spec.name == "exec") {
-    pendingWrites_ = txn_.writes;  // a copy: EXEC may pass through here again (barriers)
+    pending = txn_.writes;  // a copy: EXEC may pass through here again (barriers)
   } else if (spec.name == "flushdb" || spec.name == "flushall") {
-    pendingWrites_.push_back(kAllBuckets);
+    pending.push_back(kAllBuckets);
   } else {
-    keyIndex_.clear();
-    if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) return;
-    for (size_t i : keyIndex_) pendingWrites_.push_back(cache::WriteStamps::bucketOf(parser_.arg(i)));
-    if (txn_.multi) txn_.writes.insert(txn_.writes.end(), pendingWrites_.begin(), pendingWrites_.end());
+    keyIndex().clear();
+    if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex())) return;
+    for (size_t i : keyIndex()) pending.push_back(cache::WriteStamps::bucketOf(parser_.arg(i)));
+    if (txn_.multi) txn_.writes.insert(txn_.writes.end(), pending.begin(), pending.end());
   }
-  std::vector<uint32_t> now = pendingWrites_;
+  std::vector<uint32_t> now = pending;
   bumpWrites(now);
 }
 

@@ -246,18 +246,25 @@ void ClientSession::protocolError() {
   closeAfterFlush_ = true;
 }
 
+std::string& ClientSession::encoded() { return worker_.cacheScratch().encoded; }
+std::vector<size_t>& ClientSession::keyIndex() { return worker_.cacheScratch().keyIndex; }
+std::vector<uint32_t>& ClientSession::keyShard() { return worker_.cacheScratch().keyShard; }
+std::vector<int32_t>& ClientSession::partOfShard() { return worker_.cacheScratch().partOfShard; }
+std::vector<uint32_t>& ClientSession::keysPerPart() { return worker_.cacheScratch().keysPerPart; }
+
 uint64_t ClientSession::reserveSlot(uint32_t commandIndex) {
   Slot& s = slots_.pushSlot();
   s.done = false;
   s.command = commandIndex;
   s.start = batchStart_;
   s.data.clear();
-  s.fill = {};
-  s.pttlKnown = false;
-  s.writeBuckets.clear();
-  if (!pendingWrites_.empty()) s.writeBuckets.swap(pendingWrites_);
-  s.copyWrites.clear();
-  if (!pendingCopyWrites_.empty()) s.copyWrites.swap(pendingCopyWrites_);
+  s.cache.reset();
+  Worker::CacheScratch& scratch = worker_.cacheScratch();
+  if (!scratch.pendingWrites.empty() || !scratch.pendingCopyWrites.empty()) {
+    s.cache = std::make_unique<SlotCache>();
+    s.cache->writeBuckets.swap(scratch.pendingWrites);
+    s.cache->copyWrites.swap(scratch.pendingCopyWrites);
+  }
   return nextSeq_++;
 }
 
@@ -267,8 +274,10 @@ void ClientSession::complete(uint64_t seq, std::string_view bytes) {
     BlockedRegistry::instance().remove(id_);
   }
   const size_t idx = static_cast<size_t>(seq - headSeq_);
-  if (!slots_.at(idx).writeBuckets.empty()) bumpWrites(slots_.at(idx).writeBuckets);  // answered: see WriteStamps
-  if (!slots_.at(idx).copyWrites.empty()) endCopyWrites(slots_.at(idx).copyWrites);
+  if (SlotCache* c = slots_.at(idx).cache.get()) {
+    if (!c->writeBuckets.empty()) bumpWrites(c->writeBuckets);  // answered: see WriteStamps
+    if (!c->copyWrites.empty()) endCopyWrites(c->copyWrites);
+  }
   if (idx != 0) {
     Slot& s = slots_.at(idx);
     s.data.assign(bytes.data(), bytes.size());
@@ -309,8 +318,7 @@ void ClientSession::onReply(uint64_t seq, std::string_view frame) {
   if ((seq >> 61) != 0) {
     cacheAuxReply(seq, frame);
   } else {
-    Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
-    if (s.fill.valid()) finishFill(s, frame);
+    if (filling(seq)) finishFill(*slots_.at(static_cast<size_t>(seq - headSeq_)).cache, frame);
     complete(seq, frame);
   }
   requestDone();
@@ -331,7 +339,7 @@ void ClientSession::onError(uint64_t seq, pool::BackendError error) {
     if (((seq >> 61) & 7) == 1) copyReply(seq, {}, true);  // a copy read: try the owner
     return requestDone();
   }
-  if (slots_.at(static_cast<size_t>(seq - headSeq_)).fill.valid()) finishFill(slots_.at(static_cast<size_t>(seq - headSeq_)), "-");
+  if (filling(seq)) finishFill(*slots_.at(static_cast<size_t>(seq - headSeq_)).cache, "-");
   const std::string& shard = worker_.shardName(slots_.at(static_cast<size_t>(seq - headSeq_)).shard);
   completeError(seq, backendErrorText(shard, error));
   requestDone();

@@ -72,12 +72,7 @@ class ClientSession final : public pool::ReplySink,
 
  private:
   using Clock = std::chrono::steady_clock;
-  struct Slot {
-    bool done = false;
-    uint32_t command = 0;
-    uint32_t shard = 0;
-    Clock::time_point start;
-    std::string data;
+  struct SlotCache {
     // cache_route.cpp: a read that fills the L1 when it answers (fill.valid()).
     cache::FillToken fill;
     uint64_t l1Generation = 0;  // the L1 partition the token belongs to
@@ -89,6 +84,16 @@ class ClientSession final : public pool::ReplySink,
     std::vector<uint32_t> writeBuckets;
     // copy_route.cpp: a write to replicated hot keys (CacheHub::endWrite when answered).
     std::vector<std::string> copyWrites;
+  };
+  struct Slot {
+    bool done = false;
+    uint32_t command = 0;
+    uint32_t shard = 0;
+    Clock::time_point start;
+    std::string data;
+    // Only for requests the L1 cache or hot-key copies care about (most slots never have
+    // one: an idle session's slots stay small).
+    std::unique_ptr<SlotCache> cache;
   };
   static constexpr uint32_t kAllBuckets = UINT32_MAX;
 
@@ -130,7 +135,8 @@ class ClientSession final : public pool::ReplySink,
   bool sendFill(uint32_t shard, uint32_t commandIndex, std::string_view frame, const cache::FillToken& token,
                 uint32_t bucket, uint64_t stamp);
   void cacheAuxReply(uint64_t tag, std::string_view frame);
-  void finishFill(Slot& slot, std::string_view frame);
+  void finishFill(SlotCache& slot, std::string_view frame);
+  bool filling(uint64_t seq);
   bool cacheableKey(std::string_view key, uint32_t shard) const;
   size_t lookupMget(size_t keys);
   void noteWrites(const cmd::CommandSpec& spec);
@@ -215,6 +221,13 @@ class ClientSession final : public pool::ReplySink,
     std::vector<uint32_t> writes;         // stamps of keys the queued commands write (cache)
     std::vector<std::string> copyKeys;    // replicated hot keys they write (copy gate)
   };
+  // Scratch for one dispatch, kept by the worker (an idle session pays nothing for it):
+  // inline commands re-encoded as RESP, multi-key grouping.
+  std::string& encoded();
+  std::vector<size_t>& keyIndex();
+  std::vector<uint32_t>& keyShard();
+  std::vector<int32_t>& partOfShard();
+  std::vector<uint32_t>& keysPerPart();
   void protocolError();
   uint64_t reserveSlot(uint32_t commandIndex);
   void complete(uint64_t seq, std::string_view bytes);
@@ -244,7 +257,6 @@ class ClientSession final : public pool::ReplySink,
   std::string out_;
   size_t outSent_ = 0;
   std::unique_ptr<pool::TlsFilter> tls_;  // TLS listener: between the socket and in_/out_
-  std::string encoded_;  // inline commands re-encoded as RESP before forwarding
   LinkIdSink linkId_;
   DiscardSink discard_;
   std::unique_ptr<pool::BackendConnection> link_;
@@ -267,20 +279,9 @@ class ClientSession final : public pool::ReplySink,
   bool heldForSnapshot_ = false;         // a moving key waits for the fenced phase to end
   uint64_t gateEpoch_ = 0;               // the snapshot epoch those moves were made for
   std::unique_ptr<PubSubState> pubsub_;  // only for sessions that ever subscribed
-  std::vector<size_t> keyIndex_;   // scratch for multi-key dispatch
-  std::vector<uint32_t> pendingWrites_;  // noteWrites -> the next reserved slot
-  std::string variant_;                  // scratch: the cache variant of a read
-  std::string fillValue_;                // scratch: stamp + reply for completeFill
-  std::vector<char> mgetHit_;            // per MGET key: answered from cache
-  std::string mgetCached_;               // their element frames, back to back
-  std::vector<std::pair<size_t, size_t>> mgetSpans_;
   std::vector<std::string> copyKeys_;    // replicated keys of the write held by copyGate
-  std::vector<std::string> pendingCopyWrites_;  // copyGate -> the next reserved slot
   bool copyWaiting_ = false;             // the CacheHub is deleting their copies
   bool copyGatePassed_ = false;          // ... and has: send the write
-  std::vector<uint32_t> keyShard_;
-  std::vector<int32_t> partOfShard_;
-  std::vector<uint32_t> keysPerPart_;
   size_t inflight_ = 0;
   Clock::time_point batchStart_;
   Clock::time_point lastActive_;

@@ -74,7 +74,7 @@ void ClientSession::copyReply(uint64_t tagged, std::string_view frame, bool fail
 bool ClientSession::copyGate(const cmd::CommandSpec& spec) {
   if (copyGatePassed_) {
     copyGatePassed_ = false;
-    pendingCopyWrites_.swap(copyKeys_);
+    worker_.cacheScratch().pendingCopyWrites.swap(copyKeys_);
     copyKeys_.clear();
     return true;
   }
@@ -88,9 +88,9 @@ bool ClientSession::copyGate(const cmd::CommandSpec& spec) {
     // is only answered QUEUED, so it cannot hold the gate itself).
     copyKeys_ = txn_.copyKeys;  // a copy: EXEC may pass through here again (barriers)
   } else {
-    keyIndex_.clear();
-    if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) return true;
-    for (size_t i : keyIndex_) {
+    keyIndex().clear();
+    if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex())) return true;
+    for (size_t i : keyIndex()) {
       if (hot->isReplicated(parser_.arg(i))) copyKeys_.emplace_back(parser_.arg(i));
     }
     if (txn_.multi) {

@@ -32,6 +32,9 @@ std::string errorFrame(std::string_view text) {
 }  // namespace
 
 bool ClientSession::dispatch(std::string_view frame) {
+  // What a held request of another session left must not reach this one's slot.
+  worker_.cacheScratch().pendingWrites.clear();
+  worker_.cacheScratch().pendingCopyWrites.clear();
   const cmd::CommandSpec* spec = cmd::lookup(parser_.arg(0));
   const auto unknownIndex = static_cast<uint32_t>(worker_.cells().commandCount());
   if (spec == nullptr) {
@@ -78,6 +81,11 @@ bool ClientSession::dispatch(std::string_view frame) {
     done = dispatchShared(*spec, index, frame);
   }
   if (done) worker_.cells().countRequest(index);  // a request held by a barrier counts once
+  if (!done && !worker_.cacheScratch().pendingCopyWrites.empty()) {
+    // Held by a barrier after copyGate let it through: it passes again next time.
+    copyKeys_.swap(worker_.cacheScratch().pendingCopyWrites);
+    copyGatePassed_ = true;
+  }
   return done;
 }
 
@@ -176,10 +184,10 @@ bool ClientSession::helloAuth(uint32_t index) {
 // Inline requests are not RESP; shards get the same command re-encoded.
 std::string_view ClientSession::requestBytes(std::string_view frame) {
   if (!parser_.isInline()) return frame;
-  encoded_.clear();
-  resp::appendArrayHeader(encoded_, parser_.argc());
-  for (size_t i = 0; i < parser_.argc(); ++i) resp::appendBulk(encoded_, parser_.arg(i));
-  return encoded_;
+  encoded().clear();
+  resp::appendArrayHeader(encoded(), parser_.argc());
+  for (size_t i = 0; i < parser_.argc(); ++i) resp::appendBulk(encoded(), parser_.arg(i));
+  return encoded();
 }
 
 void ClientSession::forwardToShard(uint32_t shard, uint32_t index, std::string_view frame) {
@@ -222,55 +230,56 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
   const size_t step = static_cast<size_t>(std::max<int16_t>(1, spec.keyStep));
   if ((parser_.argc() - 1) % step != 0) return completeError(reserveSlot(index), errors::wrongArity(spec.name));
   const size_t keys = (parser_.argc() - 1) / step;
-  keyShard_.resize(keys);
-  for (size_t k = 0; k < keys; ++k) keyShard_[k] = snap.ownerOf(parser_.arg(1 + k * step));
+  keyShard().resize(keys);
+  for (size_t k = 0; k < keys; ++k) keyShard()[k] = snap.ownerOf(parser_.arg(1 + k * step));
   // MGET: keys the L1 cache holds are answered from it, the rest fetched (cache_route.cpp).
   const size_t hits = spec.name == "mget" ? lookupMget(keys) : 0;
-  const auto cached = [&](size_t k) { return hits > 0 && mgetHit_[k] != 0; };
+  Worker::CacheScratch& scratch = worker_.cacheScratch();
+  const auto cached = [&](size_t k) { return hits > 0 && scratch.mgetHit[k] != 0; };
   if (hits == keys) {
     std::string reply;
     resp::appendArrayHeader(reply, keys);
-    reply.append(mgetCached_);
+    reply.append(scratch.mgetCached);
     return complete(reserveSlot(index), reply);
   }
   bool oneShard = true;
   int64_t firstShard = -1;
   for (size_t k = 0; k < keys; ++k) {
     if (cached(k)) continue;
-    if (firstShard < 0) firstShard = keyShard_[k];
-    oneShard = oneShard && keyShard_[k] == firstShard;
+    if (firstShard < 0) firstShard = keyShard()[k];
+    oneShard = oneShard && keyShard()[k] == firstShard;
   }
-  if (oneShard && hits == 0) return forwardToShard(keyShard_[0], index, frame);  // the frame as sent
+  if (oneShard && hits == 0) return forwardToShard(keyShard()[0], index, frame);  // the frame as sent
 
   const Merge merge = spec.name == "mget" ? Merge::ArrayInOrder : spec.name == "mset" ? Merge::AllOk
                                                                                      : Merge::SumIntegers;
   Fanout* fanout = worker_.fanouts().acquire(*this, reserveSlot(index), merge);
-  partOfShard_.assign(snap.ring->shards().size(), -1);
-  keysPerPart_.clear();
+  partOfShard().assign(snap.ring->shards().size(), -1);
+  keysPerPart().clear();
   size_t nextCached = 0;
   for (size_t k = 0; k < keys; ++k) {
     if (cached(k)) {
-      const auto [offset, length] = mgetSpans_[nextCached++];
-      fanout->addCached(std::string_view(mgetCached_).substr(offset, length));
+      const auto [offset, length] = scratch.mgetSpans[nextCached++];
+      fanout->addCached(std::string_view(scratch.mgetCached).substr(offset, length));
       continue;
     }
-    int32_t& p = partOfShard_[keyShard_[k]];
+    int32_t& p = partOfShard()[keyShard()[k]];
     if (p < 0) {
       p = static_cast<int32_t>(fanout->partCount());
-      fanout->addPart(keyShard_[k], worker_.shardName(keyShard_[k]));
-      keysPerPart_.push_back(0);
+      fanout->addPart(keyShard()[k], worker_.shardName(keyShard()[k]));
+      keysPerPart().push_back(0);
     }
-    if (merge == Merge::ArrayInOrder) fanout->order().emplace_back(p, keysPerPart_[p]);
-    ++keysPerPart_[p];
+    if (merge == Merge::ArrayInOrder) fanout->order().emplace_back(p, keysPerPart()[p]);
+    ++keysPerPart()[p];
   }
   for (size_t p = 0; p < fanout->partCount(); ++p) {
     std::string& cmd = fanout->part(p).command;
-    resp::appendArrayHeader(cmd, 1 + keysPerPart_[p] * step);
+    resp::appendArrayHeader(cmd, 1 + keysPerPart()[p] * step);
     resp::appendBulk(cmd, spec.name);
   }
   for (size_t k = 0; k < keys; ++k) {
     if (cached(k)) continue;
-    std::string& cmd = fanout->part(partOfShard_[keyShard_[k]]).command;
+    std::string& cmd = fanout->part(partOfShard()[keyShard()[k]]).command;
     for (size_t j = 0; j < step; ++j) resp::appendBulk(cmd, parser_.arg(1 + k * step + j));
   }
   startFanout(fanout);
@@ -281,15 +290,15 @@ void ClientSession::forwardMultiKey(const cmd::CommandSpec& spec, uint32_t index
 // hashes to, so the same script always runs in the same place.
 void ClientSession::forwardCoLocated(const cmd::CommandSpec& spec, uint32_t index, std::string_view frame) {
   const RoutingSnapshot& snap = worker_.snapshot();
-  keyIndex_.clear();
-  const bool ok = cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_);
-  if (!ok || keyIndex_.empty()) {
+  keyIndex().clear();
+  const bool ok = cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex());
+  if (!ok || keyIndex().empty()) {
     // Malformed numkeys and the like: the shard answers with Redis's own error.
     return forwardToShard(snap.ownerOf(parser_.argc() > 1 ? parser_.arg(1) : parser_.arg(0)), index, frame);
   }
-  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex_[0]));
-  for (size_t i = 1; i < keyIndex_.size(); ++i) {
-    if (snap.ownerOf(parser_.arg(keyIndex_[i])) != shard) {
+  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex()[0]));
+  for (size_t i = 1; i < keyIndex().size(); ++i) {
+    if (snap.ownerOf(parser_.arg(keyIndex()[i])) != shard) {
       return completeError(reserveSlot(index), errors::kCrossSlot);
     }
   }

@@ -96,11 +96,11 @@ ClientSession::Gate ClientSession::migrationGate(const cmd::CommandSpec& spec, u
   }
   const RoutingSnapshot& snap = worker_.snapshot();
   if (!snap.previous || carriesNoKeys(spec) || (pubsub_ && pubsub_->active)) return Gate::Pass;
-  keyIndex_.clear();
-  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_)) {
+  keyIndex().clear();
+  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex())) {
     return Gate::Pass;
   }
-  const std::vector<Move> moves = movingKeys(parser_, keyIndex_, snap, worker_);
+  const std::vector<Move> moves = movingKeys(parser_, keyIndex(), snap, worker_);
   if (moves.empty()) return Gate::Pass;
   if (snap.moves == RoutingSnapshot::Moves::Refuse) {
     if (txn_.multi) txn_.aborted = true;

@@ -100,16 +100,16 @@ std::optional<uint64_t> ClientSession::sendLink(uint32_t index, std::string_view
 // The one shard all keys of this request live on; nullopt when it names no key.
 std::optional<uint32_t> ClientSession::keysShard(const cmd::CommandSpec& spec, bool& crossSlot) {
   crossSlot = false;
-  keyIndex_.clear();
+  keyIndex().clear();
   if (spec.firstKey == 0 && spec.numKeysIndex == 0 && !spec.has(cmd::MovableKeys)) return std::nullopt;
-  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex_) ||
-      keyIndex_.empty()) {
+  if (!cmd::keyIndices(spec, parser_.argc(), [this](size_t i) { return parser_.arg(i); }, keyIndex()) ||
+      keyIndex().empty()) {
     return std::nullopt;
   }
   const RoutingSnapshot& snap = worker_.snapshot();
-  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex_[0]));
-  for (size_t i = 1; i < keyIndex_.size(); ++i) {
-    if (snap.ownerOf(parser_.arg(keyIndex_[i])) != shard) crossSlot = true;
+  const uint32_t shard = snap.ownerOf(parser_.arg(keyIndex()[0]));
+  for (size_t i = 1; i < keyIndex().size(); ++i) {
+    if (snap.ownerOf(parser_.arg(keyIndex()[i])) != shard) crossSlot = true;
   }
   return shard;
 }

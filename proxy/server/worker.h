@@ -147,6 +147,24 @@ class Worker final : public pool::BatchHooks {
   void holdUntilNextSnapshot(std::shared_ptr<ClientSession> session);
   FanoutPool& fanouts() { return fanouts_; }
   WorkerCache& cache() { return cache_; }
+  // Scratch of the session being dispatched (cache_route.cpp, copy_route.cpp): kept here,
+  // not per session, so an idle connection does not pay for it. Valid within one dispatch.
+  struct CacheScratch {
+    std::string variant;                 // the cache variant of a read
+    std::string fillValue;               // stamp + reply for completeFill
+    std::vector<char> mgetHit;           // per MGET key: answered from cache
+    std::string mgetCached;              // their element frames, back to back
+    std::vector<std::pair<size_t, size_t>> mgetSpans;
+    std::vector<uint32_t> pendingWrites;       // noteWrites -> the next reserved slot
+    std::vector<std::string> pendingCopyWrites;  // copyGate -> the next reserved slot
+    // ClientSession's dispatch scratch (see its accessors).
+    std::string encoded;
+    std::vector<size_t> keyIndex;
+    std::vector<uint32_t> keyShard;
+    std::vector<int32_t> partOfShard;
+    std::vector<uint32_t> keysPerPart;
+  };
+  CacheScratch& cacheScratch() { return cacheScratch_; }
   // Set by Server before start; null in tests that run a bare worker.
   void setCacheHub(CacheHub* hub) { hub_ = hub; }
   CacheHub* cacheHub() const { return hub_; }
@@ -204,6 +222,7 @@ class Worker final : public pool::BatchHooks {
   std::vector<ShardCounters*> shardCounters_;                                   // [shard]
   std::vector<uint32_t> shardSlots_;                                            // [shard]
   WorkerCache cache_{cells_};
+  CacheScratch cacheScratch_;
   TrackingSink trackingSink_{this};
   CacheHub* hub_ = nullptr;
   std::vector<std::vector<std::unique_ptr<pool::BackendConnection>>> backends_;  // [shard][i]

@@ -216,7 +216,8 @@ struct ReplicationRig {
     INFO(cluster.proxy().logTail());
     REQUIRE(waitUntil(
         [&] {
-          const HotEntry* e = hotInfo(c).find(hot);
+          const auto info = hotInfo(c);  // find() points into it: keep it alive
+          const HotEntry* e = info.find(hot);
           return e != nullptr && e->replicated;
         },
         15s, 50ms));
