@@ -13,6 +13,7 @@
 #include "pool/ring_queue.h"
 #include "pool/tls_filter.h"
 #include "proxy/resp/reply_scanner.h"
+#include "proxy/resp/resp_writer.h"
 
 namespace pool {
 
@@ -134,16 +135,7 @@ void BackendConnection::Impl::queueAuth() {
   }
   if (opt.db != 0) prelude.push_back({"SELECT", db});
   for (const auto& args : prelude) {
-    out += '*';
-    out += std::to_string(args.size());
-    out += "\r\n";
-    for (std::string_view a : args) {
-      out += '$';
-      out += std::to_string(a.size());
-      out += "\r\n";
-      out.append(a);
-      out += "\r\n";
-    }
+    resp::appendCommand(out, args);
     Waiter& w = waiters.pushSlot();
     w.sink = &authSink;
     w.tag = 0;

@@ -49,15 +49,7 @@ InvalidationSubscriber::Events CacheHub::Impl::eventsFor(const std::string& shar
     forEachWorker([slot, id, name](Worker* w) { w->trackingReady(slot, id, name); });
   };
   e.lost = [this, shard, slot](const std::string& why) {
-    bool wasUp = false;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      auto& entry = subscriberIds[shard];
-      wasUp = entry.first != 0;
-      entry = {0, {}};
-    }
-    if (!wasUp) return;  // still reconnecting: said once already
-    stats.subscribersUp.fetch_sub(1);
+    if (!forgetSubscriber(shard)) return;  // still reconnecting: said once already
     logx::warn("cache: invalidation subscriber lost shard=" + shard + " reason=\"" + why +
                "\": the shard's cached entries are dropped until it is back");
     forEachWorker([slot](Worker* w) { w->trackingLost(slot); });
@@ -92,15 +84,22 @@ void CacheHub::Impl::startSubscriber(const std::string& name, const mig::ShardEn
 // The subscriber's thread is joined: no event of it comes after this.
 void CacheHub::Impl::dropSubscriber(const std::string& name) {
   subs.erase(name);
+  forgetSubscriber(name);
+  const uint32_t slot = slotOf(name);
+  forEachWorker([slot](Worker* w) { w->trackingLost(slot); });
+}
+
+// The shard's subscriber id is void from now on; true when it was up (then counted down).
+bool CacheHub::Impl::forgetSubscriber(const std::string& shard) {
   bool wasUp = false;
   {
     std::lock_guard<std::mutex> lock(mu);
-    wasUp = subscriberIds[name].first != 0;
-    subscriberIds.erase(name);
+    auto it = subscriberIds.find(shard);
+    wasUp = it != subscriberIds.end() && it->second.first != 0;
+    if (it != subscriberIds.end()) subscriberIds.erase(it);
   }
   if (wasUp) stats.subscribersUp.fetch_sub(1);
-  const uint32_t slot = slotOf(name);
-  forEachWorker([slot](Worker* w) { w->trackingLost(slot); });
+  return wasUp;
 }
 
 void CacheHub::Impl::collectLoop() {

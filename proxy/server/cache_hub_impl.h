@@ -82,6 +82,7 @@ struct CacheHub::Impl {
   InvalidationSubscriber::Events eventsFor(const std::string& shard);
   void startSubscriber(const std::string& name, const mig::ShardEndpoint& ep, uint32_t heartbeatMs);
   void dropSubscriber(const std::string& name);
+  bool forgetSubscriber(const std::string& shard);
   void collectLoop();
   void collectOnce(const RoutingSnapshot& s);
   void publish(std::shared_ptr<const HotSet> set, const config::ProxyConfig& cfg, bool migrating);

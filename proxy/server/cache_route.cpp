@@ -18,6 +18,7 @@
 // MGET takes what the cache has for its keys (as GET entries) and fetches the rest.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "proxy/cache/write_stamps.h"
@@ -63,10 +64,17 @@ void appendPart(std::string& out, std::string_view part) {
   out.append(part);
 }
 
-uint64_t storedStamp(std::string_view value) {
-  uint64_t stamp = 0;
-  std::memcpy(&stamp, value.data(), sizeof stamp);
-  return stamp;
+// A cached reply, unless a write through this proxy moved its key's stamp since it was read
+// (then the entry is dropped). Stored values are the stamp followed by the reply bytes.
+std::optional<std::string_view> currentReply(cache::L1Cache& l1, uint32_t slot, std::string_view key,
+                                             std::string_view variant, cache::TimePoint now, uint64_t stamp) {
+  const std::optional<std::string_view> value = l1.lookup(slot, key, variant, now);
+  if (!value) return std::nullopt;
+  uint64_t stored = 0;
+  std::memcpy(&stored, value->data(), sizeof stored);
+  if (stored == stamp) return value->substr(sizeof stored);
+  l1.invalidate(slot, key);
+  return std::nullopt;
 }
 }  // namespace
 
@@ -95,14 +103,11 @@ bool ClientSession::readThroughCache(const cmd::CommandSpec& spec, uint32_t inde
   const auto now = batchStart_;
   const uint32_t bucket = cache::WriteStamps::bucketOf(key);
   const uint64_t stamp = cache::WriteStamps::instance().get(bucket);
-  if (auto value = l1.lookup(slot, key, variant, now)) {
-    if (storedStamp(*value) == stamp) {
-      wc.hit();
-      complete(reserveSlot(index), value->substr(sizeof stamp));
-      wc.syncCells();
-      return true;
-    }
-    l1.invalidate(slot, key);  // written through this proxy since it was read
+  if (const auto reply = currentReply(l1, slot, key, variant, now, stamp)) {
+    wc.hit();
+    complete(reserveSlot(index), *reply);
+    wc.syncCells();
+    return true;
   }
   wc.miss();
   wc.syncCells();
@@ -127,10 +132,9 @@ bool ClientSession::sendFill(uint32_t shard, uint32_t index, std::string_view by
   s.l1Generation = worker_.cache().generation();
   s.stampBucket = bucket;
   s.stamp = stamp;
+  const std::string_view pttlArgs[] = {"PTTL", parser_.arg(1)};
   std::string pttl;
-  resp::appendArrayHeader(pttl, 2);
-  resp::appendBulk(pttl, "PTTL");
-  resp::appendBulk(pttl, parser_.arg(1));
+  resp::appendCommand(pttl, pttlArgs);
   for (auto [request, tag] : {std::pair{kCachingYes, seq | kCachingTag}, std::pair{std::string_view(pttl), seq | kPttlTag},
                               std::pair{bytes, seq}}) {
     if (auto error = conn.send(request, this, tag)) {
@@ -204,20 +208,16 @@ size_t ClientSession::lookupMget(size_t keys) {
   for (size_t k = 0; k < keys; ++k) {
     const std::string_view key = parser_.arg(1 + k);
     if (!cacheableKey(key, keyShard()[k])) continue;
-    const uint32_t slot = worker_.shardSlot(keyShard()[k]);
-    auto value = l1.lookup(slot, key, "get", now);
-    if (!value) continue;
-    if (storedStamp(*value) != cache::WriteStamps::instance().get(cache::WriteStamps::bucketOf(key))) {
-      l1.invalidate(slot, key);
-      continue;
-    }
+    const uint64_t stamp = cache::WriteStamps::instance().get(cache::WriteStamps::bucketOf(key));
+    const auto reply = currentReply(l1, worker_.shardSlot(keyShard()[k]), key, "get", now, stamp);
+    if (!reply) continue;
     scratch.mgetHit[k] = 1;
-    scratch.mgetSpans.emplace_back(scratch.mgetCached.size(), value->size() - sizeof(uint64_t));
-    scratch.mgetCached.append(value->substr(sizeof(uint64_t)));
+    scratch.mgetSpans.emplace_back(scratch.mgetCached.size(), reply->size());
+    scratch.mgetCached.append(*reply);
     ++hits;
   }
-  for (size_t k = 0; k < keys - hits; ++k) wc.miss();
-  for (size_t h = 0; h < hits; ++h) wc.hit();
+  wc.miss(keys - hits);
+  wc.hit(hits);
   wc.syncCells();
   return hits;
 }

@@ -22,10 +22,10 @@ namespace {
 constexpr uint64_t kCopyTag = 1ull << 61;
 constexpr uint64_t kSeqMask = (1ull << 61) - 1;
 
-std::string commandFrame(std::initializer_list<std::string_view> args) {
+std::string getFrame(std::string_view key) {
+  const std::string_view args[] = {"GET", key};
   std::string f;
-  resp::appendArrayHeader(f, args.size());
-  for (std::string_view a : args) resp::appendBulk(f, a);
+  resp::appendCommand(f, args);
   return f;
 }
 }  // namespace
@@ -45,7 +45,7 @@ bool ClientSession::readCopy(uint32_t index, std::string_view key, uint32_t owne
   Slot& s = slots_.at(static_cast<size_t>(seq - headSeq_));
   s.shard = target;
   s.data.assign(key);  // for the fallback; replaced by the reply when it completes
-  if (worker_.copyBackend(target).send(commandFrame({"GET", copyKey(key)}), this, seq | kCopyTag)) {
+  if (worker_.copyBackend(target).send(getFrame(copyKey(key)), this, seq | kCopyTag)) {
     copyReply(seq, {}, true);  // not sent (overloaded or down): the owner answers instead
     return true;
   }
@@ -65,7 +65,7 @@ void ClientSession::copyReply(uint64_t tagged, std::string_view frame, bool fail
   if (!failed && worker_.cacheHub() != nullptr) worker_.cacheHub()->requestRefill(key);
   const uint32_t owner = worker_.snapshot().ownerOf(key);
   s.shard = owner;
-  if (auto error = worker_.backend(owner, id_).send(commandFrame({"GET", key}), this, seq)) {
+  if (auto error = worker_.backend(owner, id_).send(getFrame(key), this, seq)) {
     return completeError(seq, backendErrorText(worker_.shardName(owner), *error));
   }
   ++inflight_;

@@ -200,6 +200,7 @@ class Worker final : public pool::BatchHooks {
   void dataConnectionEvent(const std::string& shardName, bool up);
   void setupTracking(uint32_t shard);
   void setupAllTracking();
+  void stopCaching(uint32_t slot, metrics::FlushReason reason);
   void applyCacheSettings(bool newEpoch);
   void ejectionApplied(const RoutingSnapshot& before);
   void trackingReply(uint64_t tag, std::string_view frame, bool failed);

@@ -72,8 +72,8 @@ class WorkerCache {
   // Drops the shard's entries (in-flight fills are voided) and counts why.
   void flush(uint32_t slot, metrics::FlushReason reason);
   void invalidate(uint32_t slot, std::string_view key);
-  void hit() { ++hits_; }
-  void miss() { ++misses_; }
+  void hit(uint64_t n = 1) { hits_ += n; }
+  void miss(uint64_t n = 1) { misses_ += n; }
   // Copies the L1's counters into the worker's metric cells.
   void syncCells();
 

@@ -37,18 +37,12 @@ void Worker::setupTracking(uint32_t shard) {
   cache_.l1().setShardCaching(slot, false);
   if (t.redirectId == 0) return;
   const std::string id = std::to_string(t.redirectId);
+  const std::string_view trackArgs[] = {"CLIENT", "TRACKING", "on", "REDIRECT", id, "OPTIN"};
+  const std::string_view listArgs[] = {"CLIENT", "LIST", "ID", id};
   std::string track;
-  resp::appendArrayHeader(track, 6);
-  for (std::string_view a : {std::string_view("CLIENT"), std::string_view("TRACKING"), std::string_view("on"),
-                             std::string_view("REDIRECT"), std::string_view(id), std::string_view("OPTIN")}) {
-    resp::appendBulk(track, a);
-  }
   std::string list;
-  resp::appendArrayHeader(list, 4);
-  for (std::string_view a : {std::string_view("CLIENT"), std::string_view("LIST"), std::string_view("ID"),
-                             std::string_view(id)}) {
-    resp::appendBulk(list, a);
-  }
+  resp::appendCommand(track, trackArgs);
+  resp::appendCommand(list, listArgs);
   const uint64_t tag = (uint64_t{slot} << kSlotShift) | t.generation;
   for (auto& conn : backends_[shard]) {
     for (int step = 0; step < 2; ++step) {
@@ -95,12 +89,18 @@ void Worker::trackingReady(uint32_t slot, int64_t redirectId, std::string subscr
 }
 
 void Worker::trackingLost(uint32_t slot) {
+  cache_.tracking(slot).redirectId = 0;
+  stopCaching(slot, metrics::kFlushSubscriberLost);
+}
+
+// Coverage of the shard broke: its entries go, its caching stops, and acknowledgements of
+// the setup in progress no longer count (the next setup starts a new generation).
+void Worker::stopCaching(uint32_t slot, metrics::FlushReason reason) {
   WorkerCache::Tracking& t = cache_.tracking(slot);
-  t.redirectId = 0;
   t.generation = (t.generation + 1) & kGenerationMask;
   t.awaiting = 0;
   if (!cache_.enabled()) return;
-  cache_.flush(slot, metrics::kFlushSubscriberLost);
+  cache_.flush(slot, reason);
   cache_.l1().setShardCaching(slot, false);
 }
 
@@ -123,11 +123,7 @@ void Worker::dataConnectionEvent(const std::string& shardName, bool up) {
     if (up) {
       setupTracking(s);
     } else {
-      WorkerCache::Tracking& t = cache_.tracking(shardSlots_[s]);
-      t.generation = (t.generation + 1) & kGenerationMask;
-      t.awaiting = 0;
-      cache_.flush(shardSlots_[s], metrics::kFlushConnectionLost);
-      cache_.l1().setShardCaching(shardSlots_[s], false);
+      stopCaching(shardSlots_[s], metrics::kFlushConnectionLost);
     }
   }
 }
